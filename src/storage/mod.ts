@@ -1,0 +1,23 @@
+/**
+ * Replica storage: the {@linkcode ReplicaClient} contract, one client per
+ * backend, and replica URL handling.
+ *
+ * @example Open a local replica and list its level-0 files
+ * ```ts
+ * import { openSyncReplicaClient } from "./mod.ts";
+ * const client = openSyncReplicaClient("file:///tmp/no-such-replica");
+ * console.log(client.listFilesSync(0).length);
+ * client.close();
+ * ```
+ *
+ * @module
+ */
+
+export type {
+  LtxFileInfo,
+  ReplicaClient,
+  SyncReplicaClient,
+} from "./replica_client.ts";
+export { ReplicaUrlError, StorageError } from "./errors.ts";
+export { FileReplicaClient } from "./file_client.ts";
+export { openSyncReplicaClient, redactUrl } from "./replica_url.ts";

@@ -1,0 +1,57 @@
+/**
+ * The storage contract: what the engine needs from a replica, whatever holds
+ * it.
+ *
+ * Two shapes exist because SQLite is synchronous and storage SDKs are not
+ * (ARCHITECTURE.md): backends implement the asynchronous
+ * {@linkcode ReplicaClient}, which runs in the storage worker; the engine
+ * reads through a {@linkcode SyncReplicaClient}, which the `file://` backend
+ * implements directly and the worker bridge implements for the others.
+ *
+ * @module
+ */
+
+/** One LTX file of a replica, as a listing describes it. */
+export interface LtxFileInfo {
+  /** Compaction level: 0..8, or 9 for snapshots. */
+  readonly level: number;
+  /** First TXID the file covers. */
+  readonly minTxid: bigint;
+  /** Last TXID the file covers. */
+  readonly maxTxid: bigint;
+  /** Size of the file in bytes. */
+  readonly size: number;
+  /** When the file was written, in ms since the epoch (storage's clock). */
+  readonly createdAt: number;
+}
+
+/** Asynchronous access to a replica's LTX files (runs in the storage worker). */
+export interface ReplicaClient {
+  /** The replica URL with any credentials removed, for messages and logs. */
+  readonly url: string;
+  /** Lists the LTX files of one level, ordered by `minTxid`; `[]` when none. */
+  listFiles(level: number): Promise<LtxFileInfo[]>;
+  /** Reads `length` bytes of `file` from `offset`. */
+  readRange(
+    file: LtxFileInfo,
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array>;
+}
+
+/** Synchronous access to a replica's LTX files, as the engine uses it. */
+export interface SyncReplicaClient {
+  /** The replica URL with any credentials removed, for messages and logs. */
+  readonly url: string;
+  /** Lists the LTX files of one level, ordered by `minTxid`; `[]` when none. */
+  listFilesSync(level: number): LtxFileInfo[];
+  /** Reads `length` bytes of `file` from `offset` into `out` (at least `length` long). */
+  readRangeSync(
+    file: LtxFileInfo,
+    offset: number,
+    length: number,
+    out?: Uint8Array,
+  ): Uint8Array;
+  /** Releases open handles; idempotent. */
+  close(): void;
+}

@@ -1,0 +1,104 @@
+/**
+ * Replica URLs: parsing, redaction, and choosing the backend by scheme.
+ *
+ * @module
+ */
+
+import { ReplicaUrlError } from "./errors.ts";
+import { FileReplicaClient } from "./file_client.ts";
+import type { SyncReplicaClient } from "./replica_client.ts";
+
+/** The schemes Litestream accepts, and whether this build serves them yet. */
+const SCHEMES = ["file", "s3", "gs", "abs", "oss", "sftp", "nats", "webdav"];
+
+/**
+ * Removes credentials (user info and secret-looking query parameters) from a
+ * replica URL, for messages and logs.
+ *
+ * @param url A replica URL or local path.
+ * @returns The URL without password, keys or tokens.
+ *
+ * @example Redact a password
+ * ```ts
+ * import { redactUrl } from "./replica_url.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(redactUrl("sftp://me:pw@host/db"), "sftp://me:***@host/db");
+ * ```
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.password) parsed.password = "***";
+  for (const key of [...parsed.searchParams.keys()]) {
+    if (/key|secret|token|password|sas|signature|credential/i.test(key)) {
+      parsed.searchParams.set(key, "***");
+    }
+  }
+  return parsed.href.replaceAll("%2A%2A%2A", "***");
+}
+
+/**
+ * Opens a synchronous client for a replica URL. A bare path (absolute or
+ * relative) means a local directory, as `file://` does.
+ *
+ * @param url `file:///abs/dir`, or a directory path.
+ * @returns A client the engine can read synchronously.
+ * @throws {ReplicaUrlError} When the URL is malformed or its scheme unknown.
+ *
+ * @example Open a local replica
+ * ```ts
+ * import { openSyncReplicaClient } from "./replica_url.ts";
+ * import assert from "node:assert/strict";
+ * const client = openSyncReplicaClient("file:///tmp/no-such-replica");
+ * assert.deepEqual(client.listFilesSync(0), []);
+ * client.close();
+ * ```
+ */
+export function openSyncReplicaClient(url: string): SyncReplicaClient {
+  if (url === "") {
+    throw new ReplicaUrlError(
+      "No replica URL: pass one to open(), or set the replica_url URI parameter or LITESTREAM_REPLICA_URL",
+    );
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme.length === 1 /* C:\ on Windows */) {
+    return new FileReplicaClient(absolutePath(url));
+  }
+  if (scheme === "file") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (cause) {
+      throw new ReplicaUrlError(`Invalid replica URL "${url}"`, { cause });
+    }
+    if (parsed.host !== "" && parsed.host !== "localhost") {
+      throw new ReplicaUrlError(
+        `Invalid replica URL "${url}": a file URL names a local directory, as in "file:///path/to/replica"`,
+      );
+    }
+    return new FileReplicaClient(decodeURIComponent(parsed.pathname));
+  }
+  if (SCHEMES.includes(scheme)) {
+    throw new ReplicaUrlError(
+      `Replica URL "${
+        redactUrl(url)
+      }": the "${scheme}" backend is not available in this version yet; use a file:// replica`,
+    );
+  }
+  throw new ReplicaUrlError(
+    `Replica URL "${
+      redactUrl(url)
+    }" has unknown scheme "${scheme}": use one of ${
+      SCHEMES.map((s) => `${s}://`).join(", ")
+    }`,
+  );
+}
+
+function absolutePath(path: string): string {
+  if (path.startsWith("/")) return path;
+  return `${Deno.cwd()}/${path}`.replace(/\/\.\//g, "/");
+}
