@@ -31,5 +31,8 @@ export {
   ReplicaNotFoundError,
   TxidGapError,
 } from "./errors.ts";
+// Errors from the layers below that reach the engine's callers unchanged.
+export { LtxError } from "../ltx/mod.ts";
+export { ReplicaUrlError, StorageError } from "../storage/mod.ts";
 export { restorePlan, type RestorePlanOptions } from "./restore_plan.ts";
 export { ReplicaView, type ReplicaViewOptions } from "./view.ts";

@@ -13,7 +13,7 @@ import {
   SQLITE_OPEN_URI,
   SQLITE_ROW,
 } from "./constants.ts";
-import { SqliteError, unwrap } from "./error.ts";
+import { type ErrorSource, SqliteError, unwrap } from "./error.ts";
 import { type BindParams, Statement } from "./statement.ts";
 
 export {
@@ -121,7 +121,12 @@ export class Database implements Disposable {
       } else {
         message = Deno.UnsafePointerView.getCString(lib.sqlite3_errstr(rc)!);
       }
-      throw new SqliteError(code, `Cannot open database "${path}": ${message}`);
+      const error = new SqliteError(
+        code,
+        `Cannot open database "${path}": ${message}`,
+      );
+      // A subclass may know more (a VFS's engine does): see ErrorSource.
+      throw (this as ErrorSource).explainError?.(error) ?? error;
     }
     lib.sqlite3_extended_result_codes(handle, 1);
 

@@ -51,6 +51,11 @@ export interface ErrorSource {
   readonly library: SqliteLibrary;
   /** The `sqlite3 *` connection, if any. */
   readonly unsafeHandle?: Deno.PointerValue;
+  /**
+   * Lets the source add what it knows to an error before it is thrown: a
+   * VFS whose engine failed knows why; SQLite only has a result code.
+   */
+  explainError?(error: SqliteError): SqliteError;
 }
 
 /**
@@ -79,7 +84,8 @@ export interface ErrorSource {
  */
 export function unwrap(rc: number, db?: ErrorSource): void {
   if (rc === 0 || rc === 100 || rc === 101) return;
-  throw errorFor(rc, db);
+  const error = errorFor(rc, db);
+  throw db?.explainError?.(error) ?? error;
 }
 
 function errorFor(rc: number, db?: ErrorSource): SqliteError {

@@ -1,0 +1,1119 @@
+/*
+** litestream_vfs.c: the C shim of lsvfs, an SQLite VFS named "litestream"
+** that serves a Litestream replica in place.
+**
+** The shim is a loadable extension. Its entry point,
+** sqlite3_litestreamvfs_init(), registers the VFS "litestream" once per
+** process (never as the default VFS) and returns SQLITE_OK_LOAD_PERMANENTLY.
+** It registers no auto-extension and touches no other VFS, so loading it can
+** never break a later sqlite3_open() in the process. It never links
+** libsqlite3: every SQLite call goes through the sqlite3_api_routines table
+** (SQLITE_EXTENSION_INIT1/2), so one build works in any SQLite client.
+**
+** Supported:
+**
+**   - Main-database files (SQLITE_OPEN_MAIN_DB), read-only. Their methods are
+**     forwarded to an ENGINE PORT (LsvfsPort, a table of function pointers).
+**     The host port is the only port so far: Deno installs it with
+**     lsvfs_host_install() (Deno.UnsafeCallback functions). A pipe port that
+**     talks to an engine child process will sit beside it.
+**
+**   - A page cache per main-database file (LsvfsCache): a byte-bounded LRU of
+**     whole pages, 10 MiB by default, sized by the URI parameter cache_size
+**     (bytes, Litestream's name). It is stamped with the view version the
+**     engine reports at each SHARED lock and dropped when that changes. A
+**     hit never calls into the port. Counters: lsvfs_cache_stats().
+**
+**   - Everything that is not a main database (journals, temp files, temp
+**     databases, super-journals) and every VFS method that is not about a
+**     file (xAccess, xFullPathname, xRandomness, xSleep, xCurrentTime, the
+**     xDl* methods, ...) goes to the default VFS as it was when the shim was
+**     first loaded.
+**
+** Omitted, for now:
+**
+**   - Writes. xOpen reports the main database read-only; xWrite, xTruncate
+**     and xSync answer SQLITE_READONLY and locks above SHARED are refused
+**     with SQLITE_READONLY. Write mode is a later issue.
+**
+**   - File controls (SQLITE_NOTFOUND for every op), so no litestream_*
+**     PRAGMAs or SQL functions yet.
+**
+**   - WAL and memory mapping: the io methods are version 1 (no xShm*, no
+**     xFetch). The engine presents every database in rollback-journal mode.
+**
+**   - The pipe port and the local fast path (page map, pread, LZ4 in C).
+**
+** Assumed:
+**
+**   - SQLite 3.31.0 or later (sqlite3_uri_key); the entry point checks.
+**
+**   - The engine's page size is a power of two from 512 to 65536 and fixed
+**     for the life of a file, and the database size it reports is a whole
+**     number of pages.
+**
+**   - The host port's functions run on the thread that called SQLite, so
+**     only Deno's thread may use a connection served by the host port. The
+**     shim's own shared state (the port table, the list of open files) is
+**     guarded by SQLITE_MUTEX_STATIC_VFS2; each cache belongs to one file,
+**     which SQLite uses from one thread at a time.
+**
+**   - Port calls do not re-enter the same file.
+**
+** Port protocol (every int result is an SQLite result code):
+**
+**   open(zName, aParams, nParams, pFileId, pPageSize): open the main
+**     database zName (the full pathname SQLite gives xOpen). aParams holds
+**     nParams bytes: every URI parameter as "key\0value\0", in URI order.
+**     Sets *pFileId to the port's id for the file and *pPageSize.
+**   close(id); begin_read(id, pVersion); end_read(id);
+**   file_size(id, pSize); read_page(id, pgno, pBuf: pageSize bytes);
+**   error_message(zBuf, nBuf): copies the text of the port's last error,
+**     NUL-terminated and truncated to nBuf bytes; returns its length.
+**
+** Every out-pointer and page buffer the shim passes for a file stays at the
+** same address from open to close, so a port may map it once.
+*/
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT1
+
+#include <string.h>
+
+/*
+** Marks the four exported functions. The build hides every other symbol
+** (-fvisibility=hidden), sqlite3_api included, so the shim never binds to
+** another extension's sqlite3_api or lends its own.
+*/
+#if defined(__GNUC__) || defined(__clang__)
+# define LSVFS_EXPORT __attribute__((visibility("default")))
+#else
+# define LSVFS_EXPORT
+#endif
+
+/* The name the VFS is registered under. */
+#define LSVFS_NAME "litestream"
+
+/* Page cache size when the URI has no cache_size, in bytes (Litestream's). */
+#define LSVFS_DEFAULT_CACHE_BYTES ((sqlite3_int64)10 * 1024 * 1024)
+
+/* What xSectorSize reports. */
+#define LSVFS_SECTOR_SIZE 4096
+
+/* Room for one port error message, NUL included. */
+#define LSVFS_ERRMSG_SIZE 512
+
+/* Number of function pointers lsvfs_host_install() takes. */
+#define LSVFS_HOST_NFN 7
+
+/* Number of counters lsvfs_cache_stats() can report. */
+#define LSVFS_NSTAT 7
+
+/* Bucket count of a page cache's hash table on first insert. */
+#define LSVFS_MIN_BUCKETS 64
+
+/* Oldest SQLite with every routine the shim uses (sqlite3_uri_key). */
+#define LSVFS_MIN_SQLITE 3031000
+
+/* Largest cache_size accepted: 2^60 bytes (more than any address space). */
+#define LSVFS_MAX_CACHE_BYTES ((sqlite3_int64)1 << 60)
+
+/*
+******************************************************************************
+** Engine port
+******************************************************************************
+*/
+
+/*
+** An engine port: where the methods of a main-database file go. The members
+** after zName are in the order lsvfs_host_install() takes them.
+*/
+typedef struct LsvfsPort LsvfsPort;
+struct LsvfsPort {
+  const char *zName; /* "host" (later "pipe"), for log messages */
+  int (*xOpen)(const char *zName, const char *aParams, int nParams,
+               int *pFileId, int *pPageSize);
+  int (*xClose)(int iFile);
+  int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion);
+  int (*xEndRead)(int iFile);
+  int (*xFileSize)(int iFile, sqlite3_int64 *pSize);
+  int (*xReadPage)(int iFile, unsigned int pgno, void *pBuf);
+  int (*xErrorMessage)(char *zBuf, int nBuf);
+};
+
+/*
+******************************************************************************
+** Page cache
+******************************************************************************
+*/
+
+/* One cached page. */
+typedef struct LsvfsPage LsvfsPage;
+struct LsvfsPage {
+  unsigned int pgno;     /* Page number, 1-based */
+  LsvfsPage *pHashNext;  /* Next page in the same hash bucket */
+  LsvfsPage *pLruPrev;   /* More recently used neighbour; NULL at the head */
+  LsvfsPage *pLruNext;   /* Less recently used neighbour; NULL at the tail */
+  unsigned char aData[]; /* The page: szPage bytes */
+};
+
+/*
+** A byte-bounded LRU of whole pages of one database, stamped with the view
+** version its pages belong to. Only page content counts towards nMaxByte
+** (not the per-page bookkeeping or the hash table).
+*/
+typedef struct LsvfsCache LsvfsCache;
+struct LsvfsCache {
+  int szPage;             /* Bytes per page */
+  sqlite3_int64 nMaxByte; /* Bound on nByte; below szPage nothing is cached */
+  sqlite3_int64 nByte;    /* Bytes of page content held: nPage * szPage */
+  unsigned int nPage;     /* Pages held */
+  unsigned int nBucket;   /* Size of apBucket: 0 or a power of two */
+  LsvfsPage **apBucket;   /* Hash table on pgno, chained by pHashNext */
+  LsvfsPage *pHead;       /* Most recently used page */
+  LsvfsPage *pTail;       /* Least recently used page: evicted first */
+  int bStamped;           /* True once iVersion is set */
+  sqlite3_uint64 iVersion; /* View version the held pages belong to */
+  sqlite3_uint64 nHit;    /* Lookups that found the page */
+  sqlite3_uint64 nMiss;   /* Lookups that did not */
+  sqlite3_uint64 nEvict;  /* Pages evicted to stay within nMaxByte */
+  sqlite3_uint64 nDrop;   /* Times the cache was emptied for a new version */
+};
+
+/* Hash bucket of pgno in a table of nBucket (a power of two) buckets. */
+static unsigned int lsvfsCacheBucket(unsigned int pgno, unsigned int nBucket){
+  return (pgno * 2654435761u) & (nBucket - 1);
+}
+
+/* Prepares an empty cache. Allocates nothing. */
+static void lsvfsCacheInit(LsvfsCache *pCache, int szPage,
+                           sqlite3_int64 nMaxByte){
+  memset(pCache, 0, sizeof(*pCache));
+  pCache->szPage = szPage;
+  pCache->nMaxByte = nMaxByte;
+}
+
+/* Unlinks pPage from the LRU list. */
+static void lsvfsCacheLruUnlink(LsvfsCache *pCache, LsvfsPage *pPage){
+  if( pPage->pLruPrev ){
+    pPage->pLruPrev->pLruNext = pPage->pLruNext;
+  }else{
+    pCache->pHead = pPage->pLruNext;
+  }
+  if( pPage->pLruNext ){
+    pPage->pLruNext->pLruPrev = pPage->pLruPrev;
+  }else{
+    pCache->pTail = pPage->pLruPrev;
+  }
+  pPage->pLruPrev = 0;
+  pPage->pLruNext = 0;
+}
+
+/* Links pPage at the head (most recently used end) of the LRU list. */
+static void lsvfsCacheLruPush(LsvfsCache *pCache, LsvfsPage *pPage){
+  pPage->pLruPrev = 0;
+  pPage->pLruNext = pCache->pHead;
+  if( pCache->pHead ){
+    pCache->pHead->pLruPrev = pPage;
+  }else{
+    pCache->pTail = pPage;
+  }
+  pCache->pHead = pPage;
+}
+
+/* Returns the hash-chain link that points at page pgno, or at the NULL
+** that ends its chain. The table must be allocated. */
+static LsvfsPage **lsvfsCacheSlot(LsvfsCache *pCache, unsigned int pgno){
+  LsvfsPage **pp = &pCache->apBucket[lsvfsCacheBucket(pgno, pCache->nBucket)];
+  while( *pp && (*pp)->pgno!=pgno ) pp = &(*pp)->pHashNext;
+  return pp;
+}
+
+/* Removes pPage from the hash table and the LRU list, keeping its memory. */
+static void lsvfsCacheDetach(LsvfsCache *pCache, LsvfsPage *pPage){
+  LsvfsPage **pp = lsvfsCacheSlot(pCache, pPage->pgno);
+  *pp = pPage->pHashNext;
+  pPage->pHashNext = 0;
+  lsvfsCacheLruUnlink(pCache, pPage);
+  pCache->nPage--;
+  pCache->nByte -= pCache->szPage;
+}
+
+/* Doubles the hash table (or makes the first one). On OOM the old table
+** stays, with longer chains. */
+static void lsvfsCacheGrow(LsvfsCache *pCache){
+  unsigned int nNew = pCache->nBucket ? pCache->nBucket*2 : LSVFS_MIN_BUCKETS;
+  LsvfsPage **apNew;
+  unsigned int i;
+  if( nNew<pCache->nBucket ) return;
+  apNew = sqlite3_malloc64(sizeof(LsvfsPage*) * (sqlite3_uint64)nNew);
+  if( apNew==0 ) return;
+  memset(apNew, 0, sizeof(LsvfsPage*) * (size_t)nNew);
+  for(i=0; i<pCache->nBucket; i++){
+    LsvfsPage *pPage = pCache->apBucket[i];
+    while( pPage ){
+      LsvfsPage *pNext = pPage->pHashNext;
+      unsigned int h = lsvfsCacheBucket(pPage->pgno, nNew);
+      pPage->pHashNext = apNew[h];
+      apNew[h] = pPage;
+      pPage = pNext;
+    }
+  }
+  sqlite3_free(pCache->apBucket);
+  pCache->apBucket = apNew;
+  pCache->nBucket = nNew;
+}
+
+/*
+** Looks page pgno up. On a hit, marks it most recently used and returns its
+** content (szPage bytes, valid until the next insert, clear or free). On a
+** miss returns NULL. Either way a counter goes up.
+*/
+static const unsigned char *lsvfsCacheGet(LsvfsCache *pCache,
+                                          unsigned int pgno){
+  LsvfsPage *pPage = pCache->nBucket ? *lsvfsCacheSlot(pCache, pgno) : 0;
+  if( pPage==0 ){
+    pCache->nMiss++;
+    return 0;
+  }
+  pCache->nHit++;
+  if( pCache->pHead!=pPage ){
+    lsvfsCacheLruUnlink(pCache, pPage);
+    lsvfsCacheLruPush(pCache, pPage);
+  }
+  return pPage->aData;
+}
+
+/*
+** Stores a copy of page pgno (szPage bytes at pData) as the most recently
+** used page, evicting least recently used pages to stay within nMaxByte.
+** Returns the cached copy, or NULL if the page could not be kept (a cache
+** smaller than one page, or out of memory); the caller then uses pData.
+*/
+static const unsigned char *lsvfsCachePut(LsvfsCache *pCache,
+                                          unsigned int pgno,
+                                          const void *pData){
+  LsvfsPage *pPage;
+  LsvfsPage *pSpare = 0;
+  if( pCache->nMaxByte<pCache->szPage ) return 0;
+  if( pCache->nBucket ){
+    pPage = *lsvfsCacheSlot(pCache, pgno);
+    if( pPage ){
+      memcpy(pPage->aData, pData, (size_t)pCache->szPage);
+      lsvfsCacheLruUnlink(pCache, pPage);
+      lsvfsCacheLruPush(pCache, pPage);
+      return pPage->aData;
+    }
+  }
+  while( pCache->pTail && pCache->nByte+pCache->szPage>pCache->nMaxByte ){
+    LsvfsPage *pVictim = pCache->pTail;
+    lsvfsCacheDetach(pCache, pVictim);
+    pCache->nEvict++;
+    if( pSpare ){
+      sqlite3_free(pVictim);
+    }else{
+      pSpare = pVictim;
+    }
+  }
+  if( pSpare ){
+    pPage = pSpare;
+  }else{
+    pPage = sqlite3_malloc64(sizeof(LsvfsPage)
+                             + (sqlite3_uint64)pCache->szPage);
+    if( pPage==0 ) return 0;
+  }
+  if( pCache->nPage>=pCache->nBucket ) lsvfsCacheGrow(pCache);
+  if( pCache->nBucket==0 ){
+    sqlite3_free(pPage);
+    return 0;
+  }
+  memset(pPage, 0, sizeof(LsvfsPage));
+  pPage->pgno = pgno;
+  memcpy(pPage->aData, pData, (size_t)pCache->szPage);
+  {
+    unsigned int h = lsvfsCacheBucket(pgno, pCache->nBucket);
+    pPage->pHashNext = pCache->apBucket[h];
+    pCache->apBucket[h] = pPage;
+  }
+  lsvfsCacheLruPush(pCache, pPage);
+  pCache->nPage++;
+  pCache->nByte += pCache->szPage;
+  return pPage->aData;
+}
+
+/* Frees every page, keeping the hash table, the stamp and the counters. */
+static void lsvfsCacheClear(LsvfsCache *pCache){
+  LsvfsPage *pPage = pCache->pHead;
+  while( pPage ){
+    LsvfsPage *pNext = pPage->pLruNext;
+    sqlite3_free(pPage);
+    pPage = pNext;
+  }
+  if( pCache->apBucket ){
+    memset(pCache->apBucket, 0, sizeof(LsvfsPage*) * (size_t)pCache->nBucket);
+  }
+  pCache->pHead = 0;
+  pCache->pTail = 0;
+  pCache->nPage = 0;
+  pCache->nByte = 0;
+}
+
+/*
+** Declares the view version the next lookups belong to. A different
+** version than the stamped one empties the cache.
+*/
+static void lsvfsCacheStamp(LsvfsCache *pCache, sqlite3_uint64 iVersion){
+  if( pCache->bStamped && pCache->iVersion==iVersion ) return;
+  if( pCache->bStamped ){
+    lsvfsCacheClear(pCache);
+    pCache->nDrop++;
+  }
+  pCache->bStamped = 1;
+  pCache->iVersion = iVersion;
+}
+
+/* Frees everything the cache holds. It may be initialized again. */
+static void lsvfsCacheFree(LsvfsCache *pCache){
+  lsvfsCacheClear(pCache);
+  sqlite3_free(pCache->apBucket);
+  pCache->apBucket = 0;
+  pCache->nBucket = 0;
+}
+
+/*
+** Adds the cache's counters to aStat, in lsvfs_cache_stats() order: hits,
+** misses, evictions, drops, bytes held, pages held, byte bound.
+*/
+static void lsvfsCacheAddStats(const LsvfsCache *pCache,
+                               sqlite3_uint64 *aStat){
+  aStat[0] += pCache->nHit;
+  aStat[1] += pCache->nMiss;
+  aStat[2] += pCache->nEvict;
+  aStat[3] += pCache->nDrop;
+  aStat[4] += (sqlite3_uint64)pCache->nByte;
+  aStat[5] += pCache->nPage;
+  aStat[6] += (sqlite3_uint64)pCache->nMaxByte;
+}
+
+/*
+******************************************************************************
+** Main-database files
+******************************************************************************
+*/
+
+/* A main-database file opened through an engine port. */
+typedef struct LsvfsFile LsvfsFile;
+struct LsvfsFile {
+  sqlite3_file base;       /* Base class. Must be first. */
+  const LsvfsPort *pPort;  /* The port serving this file */
+  int iId;                 /* The port's id for the file (open's out-slot) */
+  int szPage;              /* Page size in bytes (open's out-slot) */
+  int eLock;               /* SQLITE_LOCK_NONE, _SHARED, ... as SQLite set */
+  int bSizeKnown;          /* True if iSize holds for the current read */
+  sqlite3_int64 iSize;     /* Database size in bytes (file_size's out-slot) */
+  sqlite3_uint64 iVersion; /* View version (begin_read's out-slot) */
+  unsigned char *aScratch; /* szPage bytes: read_page's buffer */
+  LsvfsCache cache;        /* Pages of this file */
+  LsvfsFile *pNext;        /* Next open main-database file (gLsvfs.pFiles) */
+};
+
+/* Process-wide state. Guarded by lsvfsEnter()/lsvfsLeave() after init. */
+static struct {
+  int bRegistered;          /* True once the VFS is registered */
+  sqlite3_vfs *pDefault;    /* The VFS that serves everything else */
+  int bHostInstalled;       /* True while hostPort holds Deno's functions */
+  int nHostUser;            /* Files open (or opening) through hostPort */
+  LsvfsPort hostPort;       /* The host port */
+  LsvfsFile *pFiles;        /* Open main-database files */
+  sqlite3_uint64 aClosedStat[LSVFS_NSTAT]; /* Counters of closed files */
+} gLsvfs;
+
+/* Enters the shim's mutex (a no-op in a single-threaded SQLite). */
+static void lsvfsEnter(void){
+  sqlite3_mutex_enter(sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_VFS2));
+}
+
+/* Leaves the shim's mutex. */
+static void lsvfsLeave(void){
+  sqlite3_mutex_leave(sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_VFS2));
+}
+
+/*
+** Logs (sqlite3_log) a failure rc of a port call, with the port's message.
+** Returns rc.
+*/
+static int lsvfsPortError(const LsvfsPort *pPort, int rc, const char *zWhat){
+  char zMsg[LSVFS_ERRMSG_SIZE];
+  int n = 0;
+  zMsg[0] = 0;
+  if( pPort->xErrorMessage ){
+    n = pPort->xErrorMessage(zMsg, (int)sizeof(zMsg));
+    zMsg[sizeof(zMsg)-1] = 0;
+  }
+  if( n>0 && zMsg[0] ){
+    sqlite3_log(rc, "litestream: %s: %s", zWhat, zMsg);
+  }else{
+    sqlite3_log(rc, "litestream: %s failed", zWhat);
+  }
+  return rc;
+}
+
+/*
+** Starts a read on the port and stamps the cache with the view version.
+** SQLite's SHARED lock does this, and so does a read outside any lock
+** (SQLite reads the header before it locks), bracketed by lsvfsEndRead().
+*/
+static int lsvfsBeginRead(LsvfsFile *p){
+  int rc = p->pPort->xBeginRead(p->iId, &p->iVersion);
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "begin read");
+  lsvfsCacheStamp(&p->cache, p->iVersion);
+  p->bSizeKnown = 0;
+  return SQLITE_OK;
+}
+
+/* Ends a read started by lsvfsBeginRead(). */
+static int lsvfsEndRead(LsvfsFile *p){
+  int rc = p->pPort->xEndRead(p->iId);
+  p->bSizeKnown = 0;
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "end read");
+  return SQLITE_OK;
+}
+
+/* Makes p->iSize valid for the current read. */
+static int lsvfsLoadSize(LsvfsFile *p){
+  int rc;
+  if( p->bSizeKnown ) return SQLITE_OK;
+  rc = p->pPort->xFileSize(p->iId, &p->iSize);
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "file size");
+  p->bSizeKnown = 1;
+  return SQLITE_OK;
+}
+
+/*
+** Finds page pgno of the current read: the cache, else the port (and then
+** the cache keeps it). Sets *paPage to its szPage bytes, valid until the
+** next call. Returns SQLITE_IOERR_SHORT_READ, with *paPage NULL, for a page
+** past the end of the database.
+*/
+static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
+                          const unsigned char **paPage){
+  const unsigned char *aPage;
+  int rc;
+  *paPage = 0;
+  aPage = lsvfsCacheGet(&p->cache, pgno);
+  if( aPage ){
+    *paPage = aPage;
+    return SQLITE_OK;
+  }
+  rc = lsvfsLoadSize(p);
+  if( rc!=SQLITE_OK ) return rc;
+  if( (sqlite3_int64)(pgno-1)*p->szPage>=p->iSize ){
+    return SQLITE_IOERR_SHORT_READ;
+  }
+  rc = p->pPort->xReadPage(p->iId, pgno, p->aScratch);
+  if( rc!=SQLITE_OK ){
+    char zWhat[48];
+    sqlite3_snprintf((int)sizeof(zWhat), zWhat, "read page %u", pgno);
+    return lsvfsPortError(p->pPort, rc, zWhat);
+  }
+  aPage = lsvfsCachePut(&p->cache, pgno, p->aScratch);
+  *paPage = aPage ? aPage : p->aScratch;
+  return SQLITE_OK;
+}
+
+/* Copies iAmt bytes at iOfst of the current read into zBuf, page by page;
+** past the end, zero-fills and returns SQLITE_IOERR_SHORT_READ. */
+static int lsvfsReadRange(LsvfsFile *p, unsigned char *zBuf, int iAmt,
+                          sqlite3_int64 iOfst){
+  while( iAmt>0 ){
+    sqlite3_int64 iPage = iOfst / p->szPage;
+    int iInPage = (int)(iOfst % p->szPage);
+    int n = p->szPage - iInPage;
+    const unsigned char *aPage = 0;
+    int rc;
+    if( n>iAmt ) n = iAmt;
+    if( iPage>=0xffffffff ){
+      rc = SQLITE_IOERR_SHORT_READ;
+    }else{
+      rc = lsvfsFetchPage(p, (unsigned int)(iPage+1), &aPage);
+    }
+    if( rc==SQLITE_IOERR_SHORT_READ ){
+      memset(zBuf, 0, (size_t)iAmt);
+      return rc;
+    }
+    if( rc!=SQLITE_OK ) return rc;
+    memcpy(zBuf, aPage+iInPage, (size_t)n);
+    zBuf += n;
+    iOfst += n;
+    iAmt -= n;
+  }
+  return SQLITE_OK;
+}
+
+/* Closes a main-database file: ends a read left open, closes it on the
+** port, frees its memory. */
+static int lsvfsClose(sqlite3_file *pFile){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  LsvfsFile **pp;
+  int rc = SQLITE_OK;
+  if( p->eLock!=SQLITE_LOCK_NONE ){
+    rc = lsvfsEndRead(p);
+    p->eLock = SQLITE_LOCK_NONE;
+  }
+  {
+    int rc2 = p->pPort->xClose(p->iId);
+    if( rc2!=SQLITE_OK ){
+      lsvfsPortError(p->pPort, rc2, "close");
+      if( rc==SQLITE_OK ) rc = rc2;
+    }
+  }
+  lsvfsEnter();
+  for(pp=&gLsvfs.pFiles; *pp; pp=&(*pp)->pNext){
+    if( *pp==p ){
+      *pp = p->pNext;
+      break;
+    }
+  }
+  gLsvfs.aClosedStat[0] += p->cache.nHit;
+  gLsvfs.aClosedStat[1] += p->cache.nMiss;
+  gLsvfs.aClosedStat[2] += p->cache.nEvict;
+  gLsvfs.aClosedStat[3] += p->cache.nDrop;
+  if( p->pPort==&gLsvfs.hostPort ) gLsvfs.nHostUser--;
+  lsvfsLeave();
+  lsvfsCacheFree(&p->cache);
+  sqlite3_free(p->aScratch);
+  p->aScratch = 0;
+  p->base.pMethods = 0;
+  return rc;
+}
+
+/* Reads from the current view; outside a lock, inside a read of its own. */
+static int lsvfsRead(sqlite3_file *pFile, void *zBuf, int iAmt,
+                     sqlite3_int64 iOfst){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  int rc;
+  if( p->eLock==SQLITE_LOCK_NONE ){
+    rc = lsvfsBeginRead(p);
+    if( rc!=SQLITE_OK ) return rc;
+    rc = lsvfsReadRange(p, (unsigned char*)zBuf, iAmt, iOfst);
+    {
+      int rc2 = lsvfsEndRead(p);
+      if( rc==SQLITE_OK ) rc = rc2;
+    }
+    return rc;
+  }
+  return lsvfsReadRange(p, (unsigned char*)zBuf, iAmt, iOfst);
+}
+
+/*
+** Write slots: read-only until write mode (a later issue), which replaces
+** these three. SQLite does not call them on a file opened read-only.
+*/
+static int lsvfsWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
+                      sqlite3_int64 iOfst){
+  (void)pFile; (void)zBuf; (void)iAmt; (void)iOfst;
+  return SQLITE_READONLY;
+}
+static int lsvfsTruncate(sqlite3_file *pFile, sqlite3_int64 size){
+  (void)pFile; (void)size;
+  return SQLITE_READONLY;
+}
+static int lsvfsSync(sqlite3_file *pFile, int flags){
+  (void)pFile; (void)flags;
+  return SQLITE_READONLY;
+}
+
+/* Size of the current view; outside a lock, inside a read of its own. */
+static int lsvfsFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  int rc;
+  *pSize = 0;
+  if( p->eLock==SQLITE_LOCK_NONE ){
+    rc = lsvfsBeginRead(p);
+    if( rc!=SQLITE_OK ) return rc;
+    rc = lsvfsLoadSize(p);
+    if( rc==SQLITE_OK ) *pSize = p->iSize;
+    {
+      int rc2 = lsvfsEndRead(p);
+      if( rc==SQLITE_OK ) rc = rc2;
+    }
+    return rc;
+  }
+  rc = lsvfsLoadSize(p);
+  if( rc==SQLITE_OK ) *pSize = p->iSize;
+  return rc;
+}
+
+/*
+** SHARED from NONE starts a read on the port (the view is pinned until
+** xUnlock(NONE)). Higher locks are for writers: SQLITE_READONLY for now.
+*/
+static int lsvfsLock(sqlite3_file *pFile, int eLock){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  if( eLock<=p->eLock ) return SQLITE_OK;
+  if( p->eLock==SQLITE_LOCK_NONE ){
+    int rc = lsvfsBeginRead(p);
+    if( rc!=SQLITE_OK ) return rc;
+    p->eLock = SQLITE_LOCK_SHARED;
+  }
+  if( eLock>SQLITE_LOCK_SHARED ) return SQLITE_READONLY;
+  return SQLITE_OK;
+}
+
+/* NONE ends the read on the port; SHARED only lowers the level. */
+static int lsvfsUnlock(sqlite3_file *pFile, int eLock){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  if( eLock>=p->eLock ) return SQLITE_OK;
+  if( eLock==SQLITE_LOCK_NONE ){
+    p->eLock = SQLITE_LOCK_NONE;
+    return lsvfsEndRead(p);
+  }
+  p->eLock = eLock;
+  return SQLITE_OK;
+}
+
+/* No writer ever holds RESERVED while the file is read-only. */
+static int lsvfsCheckReservedLock(sqlite3_file *pFile, int *pResOut){
+  (void)pFile;
+  *pResOut = 0;
+  return SQLITE_OK;
+}
+
+/* No file controls yet (PRAGMAs come with the next issue). */
+static int lsvfsFileControl(sqlite3_file *pFile, int op, void *pArg){
+  (void)pFile; (void)op; (void)pArg;
+  return SQLITE_NOTFOUND;
+}
+
+/* Writes do not happen yet; 4096 is SQLite's own default. */
+static int lsvfsSectorSize(sqlite3_file *pFile){
+  (void)pFile;
+  return LSVFS_SECTOR_SIZE;
+}
+
+/*
+** Powersafe overwrite only. Never SQLITE_IOCAP_IMMUTABLE: the content
+** changes between reads, and SQLite must take locks to see it.
+*/
+static int lsvfsDeviceCharacteristics(sqlite3_file *pFile){
+  (void)pFile;
+  return SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+}
+
+/* The io methods of main-database files. */
+static const sqlite3_io_methods gLsvfsIoMethods = {
+  1,                            /* iVersion */
+  lsvfsClose,                   /* xClose */
+  lsvfsRead,                    /* xRead */
+  lsvfsWrite,                   /* xWrite */
+  lsvfsTruncate,                /* xTruncate */
+  lsvfsSync,                    /* xSync */
+  lsvfsFileSize,                /* xFileSize */
+  lsvfsLock,                    /* xLock */
+  lsvfsUnlock,                  /* xUnlock */
+  lsvfsCheckReservedLock,       /* xCheckReservedLock */
+  lsvfsFileControl,             /* xFileControl */
+  lsvfsSectorSize,              /* xSectorSize */
+  lsvfsDeviceCharacteristics,   /* xDeviceCharacteristics */
+  0,                            /* xShmMap */
+  0,                            /* xShmLock */
+  0,                            /* xShmBarrier */
+  0,                            /* xShmUnmap */
+  0,                            /* xFetch */
+  0                             /* xUnfetch */
+};
+
+/*
+** Parses the URI parameter cache_size (bytes, decimal digits only) of the
+** main database zName into *pnByte. SQLITE_CANTOPEN if malformed.
+*/
+static int lsvfsCacheSizeParam(const char *zName, sqlite3_int64 *pnByte){
+  const char *z = sqlite3_uri_parameter(zName, "cache_size");
+  sqlite3_int64 n = 0;
+  *pnByte = LSVFS_DEFAULT_CACHE_BYTES;
+  if( z==0 ) return SQLITE_OK;
+  if( z[0]==0 ) goto malformed;
+  for(; *z; z++){
+    if( *z<'0' || *z>'9' ) goto malformed;
+    n = n*10 + (*z - '0');
+    if( n>LSVFS_MAX_CACHE_BYTES ) goto malformed;
+  }
+  *pnByte = n;
+  return SQLITE_OK;
+malformed:
+  sqlite3_log(SQLITE_CANTOPEN,
+      "litestream: invalid cache_size \"%s\": want a number of bytes",
+      sqlite3_uri_parameter(zName, "cache_size"));
+  return SQLITE_CANTOPEN;
+}
+
+/*
+** Gathers every URI parameter of the main database zName as "key\0value\0"
+** pairs into a new buffer (sqlite3_free it) of *pnOut bytes.
+*/
+static int lsvfsGatherParams(const char *zName, char **paOut, int *pnOut){
+  const char *zKey;
+  sqlite3_int64 n = 0;
+  char *a;
+  int i;
+  *paOut = 0;
+  *pnOut = 0;
+  for(i=0; (zKey = sqlite3_uri_key(zName, i))!=0; i++){
+    const char *zVal = sqlite3_uri_parameter(zName, zKey);
+    n += (sqlite3_int64)strlen(zKey) + 1;
+    n += (zVal ? (sqlite3_int64)strlen(zVal) : 0) + 1;
+  }
+  if( n>0x7fffffff ) return SQLITE_TOOBIG;
+  a = sqlite3_malloc64((sqlite3_uint64)n + 1);
+  if( a==0 ) return SQLITE_NOMEM;
+  n = 0;
+  for(i=0; (zKey = sqlite3_uri_key(zName, i))!=0; i++){
+    const char *zVal = sqlite3_uri_parameter(zName, zKey);
+    size_t nKey = strlen(zKey) + 1;
+    size_t nVal = zVal ? strlen(zVal) : 0;
+    memcpy(a+n, zKey, nKey);
+    n += (sqlite3_int64)nKey;
+    if( nVal ) memcpy(a+n, zVal, nVal);
+    n += (sqlite3_int64)nVal;
+    a[n++] = 0;
+  }
+  *paOut = a;
+  *pnOut = (int)n;
+  return SQLITE_OK;
+}
+
+/* True if sz is a valid SQLite page size. */
+static int lsvfsIsPageSize(int sz){
+  return sz>=512 && sz<=65536 && (sz & (sz-1))==0;
+}
+
+/*
+** Opens a main-database file on the engine port. pMethods is set only once
+** the file is fully open, so SQLite never closes a half-open one.
+*/
+static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
+                         sqlite3_file *pFile, int flags, int *pOutFlags){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  const LsvfsPort *pPort = 0;
+  sqlite3_int64 nCacheByte;
+  char *aParams = 0;
+  int nParams = 0;
+  int rc;
+  (void)pVfs;
+
+  memset(p, 0, sizeof(*p));
+  rc = lsvfsCacheSizeParam(zName, &nCacheByte);
+  if( rc!=SQLITE_OK ) return rc;
+
+  lsvfsEnter();
+  if( gLsvfs.bHostInstalled ){
+    pPort = &gLsvfs.hostPort;
+    gLsvfs.nHostUser++;
+  }
+  lsvfsLeave();
+  if( pPort==0 ){
+    sqlite3_log(SQLITE_CANTOPEN, "litestream: cannot open \"%s\": no engine "
+        "is attached (the pipe port is not implemented yet)", zName);
+    return SQLITE_CANTOPEN;
+  }
+  p->pPort = pPort;
+
+  rc = lsvfsGatherParams(zName, &aParams, &nParams);
+  if( rc==SQLITE_OK ){
+    rc = pPort->xOpen(zName, aParams ? aParams : "", nParams,
+                      &p->iId, &p->szPage);
+    sqlite3_free(aParams);
+    if( rc!=SQLITE_OK ) lsvfsPortError(pPort, rc, "open");
+  }
+  if( rc==SQLITE_OK && !lsvfsIsPageSize(p->szPage) ){
+    sqlite3_log(SQLITE_CANTOPEN,
+        "litestream: engine reported an invalid page size: %d", p->szPage);
+    pPort->xClose(p->iId);
+    rc = SQLITE_CANTOPEN;
+  }
+  if( rc==SQLITE_OK ){
+    p->aScratch = sqlite3_malloc64((sqlite3_uint64)p->szPage);
+    if( p->aScratch==0 ){
+      pPort->xClose(p->iId);
+      rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc!=SQLITE_OK ){
+    lsvfsEnter();
+    if( pPort==&gLsvfs.hostPort ) gLsvfs.nHostUser--;
+    lsvfsLeave();
+    p->pPort = 0;
+    return rc;
+  }
+
+  lsvfsCacheInit(&p->cache, p->szPage, nCacheByte);
+  p->eLock = SQLITE_LOCK_NONE;
+  lsvfsEnter();
+  p->pNext = gLsvfs.pFiles;
+  gLsvfs.pFiles = p;
+  lsvfsLeave();
+  if( pOutFlags ){
+    *pOutFlags = (flags & ~(SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE))
+               | SQLITE_OPEN_READONLY;
+  }
+  p->base.pMethods = &gLsvfsIoMethods;
+  return SQLITE_OK;
+}
+
+/*
+******************************************************************************
+** The VFS: main databases to the port, the rest to the default VFS
+******************************************************************************
+*/
+
+/* Main databases (named, not temporary) go to the port; other files to the
+** default VFS, which then owns pFile and its methods. */
+static int lsvfsOpen(sqlite3_vfs *pVfs, sqlite3_filename zName,
+                     sqlite3_file *pFile, int flags, int *pOutFlags){
+  if( (flags & SQLITE_OPEN_MAIN_DB)!=0 && zName!=0
+   && (flags & SQLITE_OPEN_DELETEONCLOSE)==0 ){
+    return lsvfsOpenMain(pVfs, zName, pFile, flags, pOutFlags);
+  }
+  return gLsvfs.pDefault->xOpen(gLsvfs.pDefault, zName, pFile, flags,
+                                pOutFlags);
+}
+
+/*
+** The methods below are not about main-database files: each forwards to the
+** default VFS unchanged.
+*/
+static int lsvfsDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir){
+  (void)pVfs;
+  return gLsvfs.pDefault->xDelete(gLsvfs.pDefault, zName, syncDir);
+}
+static int lsvfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
+                       int *pResOut){
+  (void)pVfs;
+  return gLsvfs.pDefault->xAccess(gLsvfs.pDefault, zName, flags, pResOut);
+}
+static int lsvfsFullPathname(sqlite3_vfs *pVfs, const char *zName, int nOut,
+                             char *zOut){
+  (void)pVfs;
+  return gLsvfs.pDefault->xFullPathname(gLsvfs.pDefault, zName, nOut, zOut);
+}
+static void *lsvfsDlOpen(sqlite3_vfs *pVfs, const char *zFilename){
+  (void)pVfs;
+  return gLsvfs.pDefault->xDlOpen(gLsvfs.pDefault, zFilename);
+}
+static void lsvfsDlError(sqlite3_vfs *pVfs, int nByte, char *zErrMsg){
+  (void)pVfs;
+  gLsvfs.pDefault->xDlError(gLsvfs.pDefault, nByte, zErrMsg);
+}
+static void (*lsvfsDlSym(sqlite3_vfs *pVfs, void *pH, const char *z))(void){
+  (void)pVfs;
+  return gLsvfs.pDefault->xDlSym(gLsvfs.pDefault, pH, z);
+}
+static void lsvfsDlClose(sqlite3_vfs *pVfs, void *pHandle){
+  (void)pVfs;
+  gLsvfs.pDefault->xDlClose(gLsvfs.pDefault, pHandle);
+}
+static int lsvfsRandomness(sqlite3_vfs *pVfs, int nByte, char *zOut){
+  (void)pVfs;
+  return gLsvfs.pDefault->xRandomness(gLsvfs.pDefault, nByte, zOut);
+}
+static int lsvfsSleep(sqlite3_vfs *pVfs, int nMicro){
+  (void)pVfs;
+  return gLsvfs.pDefault->xSleep(gLsvfs.pDefault, nMicro);
+}
+static int lsvfsCurrentTime(sqlite3_vfs *pVfs, double *pTime){
+  (void)pVfs;
+  return gLsvfs.pDefault->xCurrentTime(gLsvfs.pDefault, pTime);
+}
+static int lsvfsGetLastError(sqlite3_vfs *pVfs, int nBuf, char *zBuf){
+  (void)pVfs;
+  if( gLsvfs.pDefault->xGetLastError==0 ) return 0;
+  return gLsvfs.pDefault->xGetLastError(gLsvfs.pDefault, nBuf, zBuf);
+}
+static int lsvfsCurrentTimeInt64(sqlite3_vfs *pVfs, sqlite3_int64 *pTime){
+  sqlite3_vfs *pDflt = gLsvfs.pDefault;
+  (void)pVfs;
+  if( pDflt->iVersion>=2 && pDflt->xCurrentTimeInt64 ){
+    return pDflt->xCurrentTimeInt64(pDflt, pTime);
+  }else{
+    double r = 0.0;
+    int rc = pDflt->xCurrentTime(pDflt, &r);
+    *pTime = (sqlite3_int64)(r * 86400000.0);
+    return rc;
+  }
+}
+
+/* The VFS. szOsFile and mxPathname are set from the default VFS. */
+static sqlite3_vfs gLsvfsVfs = {
+  2,                            /* iVersion */
+  0,                            /* szOsFile */
+  0,                            /* mxPathname */
+  0,                            /* pNext */
+  LSVFS_NAME,                   /* zName */
+  0,                            /* pAppData */
+  lsvfsOpen,                    /* xOpen */
+  lsvfsDelete,                  /* xDelete */
+  lsvfsAccess,                  /* xAccess */
+  lsvfsFullPathname,            /* xFullPathname */
+  lsvfsDlOpen,                  /* xDlOpen */
+  lsvfsDlError,                 /* xDlError */
+  lsvfsDlSym,                   /* xDlSym */
+  lsvfsDlClose,                 /* xDlClose */
+  lsvfsRandomness,              /* xRandomness */
+  lsvfsSleep,                   /* xSleep */
+  lsvfsCurrentTime,             /* xCurrentTime */
+  lsvfsGetLastError,            /* xGetLastError */
+  lsvfsCurrentTimeInt64,        /* xCurrentTimeInt64 */
+  0,                            /* xSetSystemCall */
+  0,                            /* xGetSystemCall */
+  0                             /* xNextSystemCall */
+};
+
+/*
+** Registers the VFS "litestream", not as the default, once per process.
+** On failure sets *pzErr to a message (sqlite3_free it).
+*/
+static int lsvfsRegister(char **pzErr){
+  int rc = SQLITE_OK;
+  lsvfsEnter();
+  if( !gLsvfs.bRegistered ){
+    sqlite3_vfs *pDflt = sqlite3_vfs_find(0);
+    if( pDflt==0 ){
+      *pzErr = sqlite3_mprintf("litestream: no default VFS to wrap");
+      rc = SQLITE_ERROR;
+    }else if( sqlite3_vfs_find(LSVFS_NAME)!=0 ){
+      *pzErr = sqlite3_mprintf("litestream: another VFS is already "
+                               "registered as \"%s\"", LSVFS_NAME);
+      rc = SQLITE_ERROR;
+    }else{
+      gLsvfs.pDefault = pDflt;
+      gLsvfsVfs.szOsFile = pDflt->szOsFile>(int)sizeof(LsvfsFile)
+                         ? pDflt->szOsFile : (int)sizeof(LsvfsFile);
+      gLsvfsVfs.mxPathname = pDflt->mxPathname;
+      rc = sqlite3_vfs_register(&gLsvfsVfs, 0);
+      if( rc==SQLITE_OK ){
+        gLsvfs.bRegistered = 1;
+      }else{
+        *pzErr = sqlite3_mprintf("litestream: cannot register the VFS");
+      }
+    }
+  }
+  lsvfsLeave();
+  return rc;
+}
+
+/*
+******************************************************************************
+** Exported functions
+******************************************************************************
+*/
+
+/*
+** The extension's entry point (SQLite derives the name from the file name
+** litestream-vfs.so). Registers the VFS; the library stays loaded.
+*/
+LSVFS_EXPORT int sqlite3_litestreamvfs_init(sqlite3 *db, char **pzErrMsg,
+                               const sqlite3_api_routines *pApi){
+  char *zErr = 0;
+  int rc;
+  (void)db;
+  SQLITE_EXTENSION_INIT2(pApi);
+  if( sqlite3_libversion_number()<LSVFS_MIN_SQLITE ){
+    /* sqlite3_uri_key() is missing from older routine tables. */
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf("litestream: needs SQLite 3.31.0 or later, "
+                                  "not %s", sqlite3_libversion());
+    }
+    return SQLITE_ERROR;
+  }
+  rc = lsvfsRegister(&zErr);
+  if( rc!=SQLITE_OK ){
+    if( pzErrMsg ){
+      *pzErrMsg = zErr;
+    }else{
+      sqlite3_free(zErr);
+    }
+    return rc;
+  }
+  return SQLITE_OK_LOAD_PERMANENTLY;
+}
+
+/*
+** Installs the host port: aFn holds nFn (LSVFS_HOST_NFN) function pointers
+** in LsvfsPort order: open, close, begin_read, end_read, file_size,
+** read_page, error_message. SQLITE_MISUSE before the extension is loaded
+** or for a wrong table; SQLITE_BUSY while files are open on the old one.
+*/
+LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
+  int i;
+  int rc = SQLITE_OK;
+  if( sqlite3_api==0 || aFn==0 || nFn!=LSVFS_HOST_NFN ) return SQLITE_MISUSE;
+  for(i=0; i<nFn; i++){
+    if( aFn[i]==0 ) return SQLITE_MISUSE;
+  }
+  lsvfsEnter();
+  if( gLsvfs.nHostUser>0 ){
+    rc = SQLITE_BUSY;
+  }else{
+    LsvfsPort *pPort = &gLsvfs.hostPort;
+    pPort->zName = "host";
+    pPort->xOpen = (int(*)(const char*, const char*, int, int*, int*))aFn[0];
+    pPort->xClose = (int(*)(int))aFn[1];
+    pPort->xBeginRead = (int(*)(int, sqlite3_uint64*))aFn[2];
+    pPort->xEndRead = (int(*)(int))aFn[3];
+    pPort->xFileSize = (int(*)(int, sqlite3_int64*))aFn[4];
+    pPort->xReadPage = (int(*)(int, unsigned int, void*))aFn[5];
+    pPort->xErrorMessage = (int(*)(char*, int))aFn[6];
+    gLsvfs.bHostInstalled = 1;
+  }
+  lsvfsLeave();
+  return rc;
+}
+
+/*
+** Removes the host port, so its functions may be freed. SQLITE_BUSY while
+** files are open on it; SQLITE_MISUSE before the extension is loaded.
+*/
+LSVFS_EXPORT int lsvfs_host_uninstall(void){
+  int rc = SQLITE_OK;
+  if( sqlite3_api==0 ) return SQLITE_MISUSE;
+  lsvfsEnter();
+  if( gLsvfs.nHostUser>0 ){
+    rc = SQLITE_BUSY;
+  }else{
+    gLsvfs.bHostInstalled = 0;
+    memset(&gLsvfs.hostPort, 0, sizeof(gLsvfs.hostPort));
+  }
+  lsvfsLeave();
+  return rc;
+}
+
+/*
+** Copies up to nOut page-cache counters into aOut: hits, misses, evictions,
+** drops (cache emptied for a new view version), bytes held, pages held,
+** byte bound. iFile is a host-port file id, or -1 for the whole process
+** (counters of closed files included; bytes, pages and bound of open files
+** only). Returns SQLITE_OK, SQLITE_NOTFOUND for an unknown file, or
+** SQLITE_MISUSE before the extension is loaded.
+*/
+LSVFS_EXPORT int lsvfs_cache_stats(int iFile, sqlite3_uint64 *aOut, int nOut){
+  sqlite3_uint64 aStat[LSVFS_NSTAT];
+  LsvfsFile *p;
+  int bFound = 0;
+  int i;
+  if( sqlite3_api==0 || aOut==0 || nOut<0 ) return SQLITE_MISUSE;
+  memset(aStat, 0, sizeof(aStat));
+  lsvfsEnter();
+  if( iFile<0 ){
+    memcpy(aStat, gLsvfs.aClosedStat, sizeof(aStat));
+    bFound = 1;
+  }
+  for(p=gLsvfs.pFiles; p; p=p->pNext){
+    if( iFile<0 || (p->pPort==&gLsvfs.hostPort && p->iId==iFile) ){
+      lsvfsCacheAddStats(&p->cache, aStat);
+      bFound = 1;
+    }
+  }
+  lsvfsLeave();
+  if( !bFound ) return SQLITE_NOTFOUND;
+  for(i=0; i<nOut && i<LSVFS_NSTAT; i++) aOut[i] = aStat[i];
+  return SQLITE_OK;
+}

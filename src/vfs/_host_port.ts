@@ -1,0 +1,340 @@
+/**
+ * The host port: the `Deno.UnsafeCallback`s the shim calls for main-database
+ * files, over a table of open {@linkcode DatabaseFile}s keyed by int ids (C
+ * holds ids, never JS objects). The protocol is described at the top of
+ * ffi/litestream_vfs.c.
+ *
+ * Every callback body runs in try/catch and returns an SQLite result code;
+ * a thrown error becomes a code through {@linkcode sqliteCodeOf} and is kept
+ * as the last engine error, whose message the shim asks for
+ * (`error_message`) to log it.
+ *
+ * @module
+ */
+
+import type {
+  DatabaseFile,
+  DatabaseFileOpener,
+} from "../engine/database_file.ts";
+import {
+  SQLITE_CANTOPEN,
+  SQLITE_IOERR_CLOSE,
+  SQLITE_IOERR_FSTAT,
+  SQLITE_IOERR_RDLOCK,
+  SQLITE_IOERR_READ,
+  SQLITE_IOERR_UNLOCK,
+  SQLITE_OK,
+} from "../sqlite/constants.ts";
+import { sqliteCodeOf } from "./error_code.ts";
+import { HOST_PORT_FUNCTION_COUNT } from "./_shim.ts";
+
+// The callback signatures, in lsvfs_host_install() order.
+const OPEN = {
+  parameters: [
+    "pointer", // const char *zName
+    "pointer", // const char *aParams ("key\0value\0" pairs)
+    "i32", // int nParams (bytes)
+    "pointer", // int *pFileId
+    "pointer", // int *pPageSize
+  ],
+  result: "i32",
+} as const;
+const CLOSE = { parameters: ["i32"], result: "i32" } as const; // int iFile
+const BEGIN_READ = {
+  parameters: [
+    "i32", // int iFile
+    "pointer", // sqlite3_uint64 *pVersion
+  ],
+  result: "i32",
+} as const;
+const END_READ = { parameters: ["i32"], result: "i32" } as const; // int iFile
+const FILE_SIZE = {
+  parameters: [
+    "i32", // int iFile
+    "pointer", // sqlite3_int64 *pSize
+  ],
+  result: "i32",
+} as const;
+const READ_PAGE = {
+  parameters: [
+    "i32", // int iFile
+    "u32", // unsigned int pgno
+    "pointer", // void *pBuf (pageSize bytes)
+  ],
+  result: "i32",
+} as const;
+const ERROR_MESSAGE = {
+  parameters: [
+    "pointer", // char *zBuf
+    "i32", // int nBuf
+  ],
+  result: "i32", // int: bytes written, NUL excluded
+} as const;
+
+/** An open main-database file, as the port tracks it. */
+export interface OpenFile {
+  /** The port's id for the file; the shim's `iFile`. */
+  readonly id: number;
+  /** The name SQLite opened it with (a full path). */
+  readonly name: string;
+  /** Its URI parameters. */
+  readonly params: ReadonlyMap<string, string>;
+  /** What the opener returned. */
+  readonly file: DatabaseFile;
+}
+
+/** What the port needs of each `Deno.UnsafeCallback`, whatever its signature. */
+interface Callback {
+  readonly pointer: Deno.PointerObject;
+  close(): void;
+}
+
+/** Views are dropped, all at once, when there are this many. */
+const MAX_VIEWS = 1024;
+
+/**
+ * Typed views over C memory, made once per address. The shim passes each
+ * file's out-slots and page buffer at fixed addresses, so after the first
+ * call a view costs a map lookup instead of a new ArrayBuffer (about 0.5
+ * µs). A view is only written while C has just handed over its address, so
+ * it is live; memory reused at the same address and size is the same range.
+ */
+class PointerViews {
+  #bytes = new Map<number | bigint, Uint8Array>();
+  #int32 = new Map<number | bigint, Int32Array>();
+  #uint64 = new Map<number | bigint, BigUint64Array>();
+  #int64 = new Map<number | bigint, BigInt64Array>();
+
+  #get<T extends { byteLength: number }>(
+    views: Map<number | bigint, T>,
+    pointer: Deno.PointerObject,
+    byteLength: number,
+    make: (buffer: ArrayBuffer) => T,
+  ): T {
+    const key = Deno.UnsafePointer.value(pointer);
+    let view = views.get(key);
+    if (view === undefined || view.byteLength !== byteLength) {
+      if (views.size >= MAX_VIEWS) views.clear();
+      view = make(Deno.UnsafePointerView.getArrayBuffer(pointer, byteLength));
+      views.set(key, view);
+    }
+    return view;
+  }
+
+  bytes(pointer: Deno.PointerObject, byteLength: number): Uint8Array {
+    return this.#get(
+      this.#bytes,
+      pointer,
+      byteLength,
+      (b) => new Uint8Array(b),
+    );
+  }
+
+  int32(pointer: Deno.PointerObject): Int32Array {
+    return this.#get(this.#int32, pointer, 4, (b) => new Int32Array(b));
+  }
+
+  uint64(pointer: Deno.PointerObject): BigUint64Array {
+    return this.#get(this.#uint64, pointer, 8, (b) => new BigUint64Array(b));
+  }
+
+  int64(pointer: Deno.PointerObject): BigInt64Array {
+    return this.#get(this.#int64, pointer, 8, (b) => new BigInt64Array(b));
+  }
+}
+
+/** The last error an engine call threw, until taken. */
+let lastEngineError: unknown = undefined;
+/** Its message, for the shim's `error_message`. */
+let lastEngineMessage = "";
+
+/** Returns and forgets the last error an engine call threw. */
+export function takeLastError(): unknown {
+  const error = lastEngineError;
+  lastEngineError = undefined;
+  return error;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return "Unknown error";
+  }
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function nonNull(pointer: Deno.PointerValue, what: string): Deno.PointerObject {
+  if (pointer === null) {
+    throw new TypeError(`Null pointer from the shim: ${what}`);
+  }
+  return pointer;
+}
+
+/**
+ * Parses the shim's parameter block: "key\0value\0" pairs, `length` bytes.
+ * A repeated key keeps its first value, as `sqlite3_uri_parameter` does.
+ */
+function parseParams(
+  pointer: Deno.PointerValue,
+  length: number,
+): Map<string, string> {
+  const params = new Map<string, string>();
+  if (pointer === null || length <= 0) return params;
+  const bytes = new Uint8Array(
+    Deno.UnsafePointerView.getArrayBuffer(pointer, length),
+  );
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0) {
+      parts.push(decoder.decode(bytes.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    if (!params.has(parts[i])) params.set(parts[i], parts[i + 1]);
+  }
+  return params;
+}
+
+/** The callbacks of one installation of the host port, and its files. */
+export class HostPort {
+  /** Opens each main-database file. */
+  readonly opener: DatabaseFileOpener;
+  /** Open files by id. */
+  readonly files: Map<number, OpenFile> = new Map();
+  /** The callbacks, in lsvfs_host_install() order. */
+  readonly callbacks: readonly Callback[];
+  #nextId = 1;
+  #views = new PointerViews();
+
+  constructor(opener: DatabaseFileOpener) {
+    this.opener = opener;
+    this.callbacks = [
+      new Deno.UnsafeCallback(OPEN, (zName, aParams, nParams, pId, pSize) => {
+        try {
+          return this.#open(zName, aParams, nParams, pId, pSize);
+        } catch (error) {
+          return fail(error, SQLITE_CANTOPEN);
+        }
+      }),
+      new Deno.UnsafeCallback(CLOSE, (id) => {
+        try {
+          const open = this.files.get(id);
+          if (open === undefined) return SQLITE_OK;
+          this.files.delete(id);
+          open.file.close();
+          return SQLITE_OK;
+        } catch (error) {
+          return fail(error, SQLITE_IOERR_CLOSE);
+        }
+      }),
+      new Deno.UnsafeCallback(BEGIN_READ, (id, pVersion) => {
+        try {
+          const version = this.#file(id).beginRead();
+          this.#views.uint64(nonNull(pVersion, "pVersion"))[0] = version;
+          return SQLITE_OK;
+        } catch (error) {
+          return fail(error, SQLITE_IOERR_RDLOCK);
+        }
+      }),
+      new Deno.UnsafeCallback(END_READ, (id) => {
+        try {
+          this.#file(id).endRead();
+          return SQLITE_OK;
+        } catch (error) {
+          return fail(error, SQLITE_IOERR_UNLOCK);
+        }
+      }),
+      new Deno.UnsafeCallback(FILE_SIZE, (id, pSize) => {
+        try {
+          const size = this.#file(id).size();
+          this.#views.int64(nonNull(pSize, "pSize"))[0] = BigInt(size);
+          return SQLITE_OK;
+        } catch (error) {
+          return fail(error, SQLITE_IOERR_FSTAT);
+        }
+      }),
+      new Deno.UnsafeCallback(READ_PAGE, (id, pgno, pBuf) => {
+        try {
+          const file = this.#file(id);
+          const out = this.#views.bytes(nonNull(pBuf, "pBuf"), file.pageSize);
+          file.readPage(pgno, out);
+          return SQLITE_OK;
+        } catch (error) {
+          return fail(error, SQLITE_IOERR_READ);
+        }
+      }),
+      new Deno.UnsafeCallback(ERROR_MESSAGE, (zBuf, nBuf) => {
+        try {
+          if (zBuf === null || nBuf <= 0) return 0;
+          const out = new Uint8Array(
+            Deno.UnsafePointerView.getArrayBuffer(zBuf, nBuf),
+          );
+          const { written } = encoder.encodeInto(
+            lastEngineMessage,
+            out.subarray(0, nBuf - 1),
+          );
+          out[written] = 0;
+          return written;
+        } catch {
+          return 0;
+        }
+      }),
+    ];
+    if (this.callbacks.length !== HOST_PORT_FUNCTION_COUNT) {
+      throw new Error("The host port's callbacks do not match the shim");
+    }
+  }
+
+  /** The callbacks' function pointers, as lsvfs_host_install() takes them. */
+  functionTable(): BigUint64Array<ArrayBuffer> {
+    return new BigUint64Array(
+      this.callbacks.map((c) => BigInt(Deno.UnsafePointer.value(c.pointer))),
+    );
+  }
+
+  /** Closes the callbacks; the shim must no longer hold them. */
+  close(): void {
+    for (const callback of this.callbacks) callback.close();
+  }
+
+  #file(id: number): DatabaseFile {
+    const open = this.files.get(id);
+    if (open === undefined) {
+      throw new Error(`Unknown database file id: ${id}`);
+    }
+    return open.file;
+  }
+
+  #open(
+    zName: Deno.PointerValue,
+    aParams: Deno.PointerValue,
+    nParams: number,
+    pId: Deno.PointerValue,
+    pSize: Deno.PointerValue,
+  ): number {
+    const name = Deno.UnsafePointerView.getCString(nonNull(zName, "zName"));
+    const params = parseParams(aParams, nParams);
+    const idOut = this.#views.int32(nonNull(pId, "pFileId"));
+    const sizeOut = this.#views.int32(nonNull(pSize, "pPageSize"));
+    const file = this.opener(name, params);
+    let id = this.#nextId;
+    while (this.files.has(id)) id = id >= 0x7fff_ffff ? 1 : id + 1;
+    this.#nextId = id >= 0x7fff_ffff ? 1 : id + 1;
+    this.files.set(id, { id, name, params, file });
+    idOut[0] = id;
+    sizeOut[0] = file.pageSize;
+    return SQLITE_OK;
+  }
+}
+
+function fail(error: unknown, ioerr: number): number {
+  lastEngineError = error;
+  lastEngineMessage = messageOf(error);
+  return sqliteCodeOf(error, ioerr);
+}

@@ -1,0 +1,469 @@
+/**
+ * End-to-end tests of the C shim and the host port, with real SQLite
+ * (src/sqlite) on both sides.
+ *
+ * The engine is written elsewhere; here a test-only opener stands in for it:
+ * it serves the pages of plain SQLite database files made by src/sqlite,
+ * held in memory as "fixtures" the tests change, fail and count. Each
+ * database is opened as `file:NAME?vfs=litestream&fixture=KEY&...`; the
+ * opener finds the fixture by that URI parameter.
+ */
+
+import assert from "node:assert/strict";
+import type { DatabaseFile } from "../src/engine/database_file.ts";
+import { ReplicaNotFoundError } from "../src/engine/errors.ts";
+import { InvalidFrameError } from "../src/ltx/errors.ts";
+import {
+  Database,
+  SQLITE_BUSY,
+  SQLITE_CANTOPEN,
+  SQLITE_CORRUPT,
+  SQLITE_IOERR_READ,
+  SQLITE_READONLY,
+  SqliteError,
+} from "../src/sqlite/mod.ts";
+import { StorageError } from "../src/storage/errors.ts";
+import {
+  type CacheStats,
+  registerVfs,
+  takeLastEngineError,
+  type VfsRegistration,
+} from "../src/vfs/mod.ts";
+
+/** A database the test opener serves, and what was asked of it. */
+interface Fixture {
+  /** The database file's bytes; replace them to change the content. */
+  bytes: Uint8Array;
+  /** The view version beginRead() reports. */
+  version: bigint;
+  /** Thrown by readPage() while set. */
+  failRead?: unknown;
+  /** Calls made on files of this fixture. */
+  calls: {
+    open: number;
+    beginRead: number;
+    endRead: number;
+    size: number;
+    readPage: number;
+    close: number;
+  };
+}
+
+const fixtures = new Map<string, Fixture>();
+
+function pageSizeOf(bytes: Uint8Array): number {
+  const raw = (bytes[16] << 8) | bytes[17];
+  return raw === 1 ? 65536 : raw;
+}
+
+/** A DatabaseFile over a fixture; it checks that the shim brackets reads. */
+class FixtureFile implements DatabaseFile {
+  readonly pageSize: number;
+  #fixture: Fixture;
+  #view: Uint8Array | undefined;
+  #closed = false;
+
+  constructor(fixture: Fixture) {
+    this.#fixture = fixture;
+    this.pageSize = pageSizeOf(fixture.bytes);
+  }
+
+  beginRead(): bigint {
+    assert.equal(this.#view, undefined, "beginRead() inside a read");
+    this.#fixture.calls.beginRead++;
+    this.#view = this.#fixture.bytes;
+    return this.#fixture.version;
+  }
+
+  endRead(): void {
+    assert.notEqual(this.#view, undefined, "endRead() outside a read");
+    this.#fixture.calls.endRead++;
+    this.#view = undefined;
+  }
+
+  size(): number {
+    assert.notEqual(this.#view, undefined, "size() outside a read");
+    this.#fixture.calls.size++;
+    return this.#view!.byteLength;
+  }
+
+  readPage(pgno: number, out: Uint8Array): void {
+    const view = this.#view;
+    assert.notEqual(view, undefined, "readPage() outside a read");
+    assert.equal(out.byteLength, this.pageSize);
+    this.#fixture.calls.readPage++;
+    if (this.#fixture.failRead !== undefined) throw this.#fixture.failRead;
+    const start = (pgno - 1) * this.pageSize;
+    assert.ok(
+      start + this.pageSize <= view!.byteLength,
+      `page ${pgno} past end`,
+    );
+    out.set(view!.subarray(start, start + this.pageSize));
+  }
+
+  close(): void {
+    assert.equal(this.#closed, false, "closed twice");
+    this.#closed = true;
+    this.#fixture.calls.close++;
+  }
+}
+
+/** The stand-in for the engine's opener. */
+function opener(_name: string, params: ReadonlyMap<string, string>) {
+  const key = params.get("fixture");
+  if (key === undefined || !fixtures.has(key)) {
+    throw new ReplicaNotFoundError(`test://${key}`);
+  }
+  const fixture = fixtures.get(key)!;
+  fixture.calls.open++;
+  return new FixtureFile(fixture);
+}
+
+const dir = Deno.makeTempDirSync({ prefix: "lsvfs_shim_test_" });
+
+/** Makes a rollback-journal database of `rows` rows and returns its bytes. */
+function makeDatabase(
+  name: string,
+  options: { pageSize?: number; rows?: number; tag?: string } = {},
+): Uint8Array {
+  const path = `${dir}/${name}`;
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Not there yet.
+  }
+  const db = new Database(path);
+  db.exec(`PRAGMA page_size = ${options.pageSize ?? 4096}`);
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT, s TEXT)");
+  db.exec("CREATE INDEX t_s ON t (s)");
+  db.exec(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+     INSERT INTO t SELECT i, ?, printf('row-%06d-%s', i, hex(randomblob(40))) FROM n`,
+    options.rows ?? 500,
+    options.tag ?? name,
+  );
+  db.close();
+  return Deno.readFileSync(path);
+}
+
+function addFixture(key: string, bytes: Uint8Array): Fixture {
+  const fixture: Fixture = {
+    bytes,
+    version: 1n,
+    calls: {
+      open: 0,
+      beginRead: 0,
+      endRead: 0,
+      size: 0,
+      readPage: 0,
+      close: 0,
+    },
+  };
+  fixtures.set(key, fixture);
+  return fixture;
+}
+
+function openVfs(key: string, extra = ""): Database {
+  return new Database(`file:${key}.db?vfs=litestream&fixture=${key}${extra}`);
+}
+
+function fileStats(vfs: VfsRegistration, key: string): CacheStats {
+  const info = vfs.files().find((f) => f.params.get("fixture") === key);
+  assert.ok(info, `no open file for fixture "${key}"`);
+  return vfs.cacheStats(info.id)!;
+}
+
+// Registered once for the whole file, outside any test, so the test
+// sanitizers do not count the shim's handle against the first test.
+const vfs = registerVfs({ opener });
+
+Deno.test("registerVfs() is idempotent and refuses a second opener", () => {
+  assert.equal(registerVfs({ opener }), vfs);
+  assert.throws(
+    () => registerVfs({ opener: () => new FixtureFile(fixtures.get("a")!) }),
+    /another opener/,
+  );
+});
+
+Deno.test("litestream VFS serves rows and passes integrity_check", () => {
+  addFixture("basic", makeDatabase("basic.db", { rows: 800 }));
+  using db = openVfs("basic");
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 800 });
+  assert.deepEqual(
+    db.prepare("SELECT id, tag FROM t WHERE id = ?").get(417),
+    { id: 417, tag: "basic.db" },
+  );
+  assert.deepEqual(db.prepare("PRAGMA integrity_check").values(), [["ok"]]);
+  const files = vfs.files();
+  assert.equal(files.length, 1);
+  assert.match(files[0].name, /basic\.db$/);
+  assert.equal(files[0].params.get("vfs"), "litestream");
+  assert.equal(files[0].params.get("fixture"), "basic");
+});
+
+Deno.test("litestream VFS refuses writes with SQLITE_READONLY", () => {
+  addFixture("ro", makeDatabase("ro.db"));
+  using db = openVfs("ro");
+  assert.throws(
+    () => db.exec("INSERT INTO t (tag) VALUES ('x')"),
+    (e) => e instanceof SqliteError && e.code === SQLITE_READONLY,
+  );
+  assert.throws(
+    () => db.exec("CREATE TABLE u (x)"),
+    (e) => e instanceof SqliteError && e.code === SQLITE_READONLY,
+  );
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
+});
+
+Deno.test("litestream VFS repeats a query on an unchanged view without reading pages", () => {
+  const fixture = addFixture("repeat", makeDatabase("repeat.db"));
+  using db = openVfs("repeat");
+  const sql = "SELECT sum(length(s)) AS n FROM t";
+  const first = db.prepare(sql).get();
+  const reads = fixture.calls.readPage;
+  assert.ok(reads > 1);
+  const begins = fixture.calls.beginRead;
+  assert.deepEqual(db.prepare(sql).get(), first);
+  assert.equal(fixture.calls.readPage, reads, "second run read pages");
+  assert.ok(fixture.calls.beginRead > begins, "second run took no lock");
+  assert.equal(fixture.calls.beginRead, fixture.calls.endRead);
+});
+
+Deno.test("litestream VFS drops its cache when the view version changes", () => {
+  const fixture = addFixture("version", makeDatabase("version.db"));
+  using db = openVfs("version");
+  const sql = "SELECT count(*) AS n, max(tag) AS tag FROM t";
+  assert.deepEqual(db.prepare(sql).get(), { n: 500, tag: "version.db" });
+  const before = fileStats(vfs, "version");
+  assert.ok(before.pages > 1);
+
+  // Same content, new version: the shim's cache goes, SQLite's own stays
+  // (the change counter in page 1 is unchanged), so only page 1 is read.
+  fixture.version = 2n;
+  let reads = fixture.calls.readPage;
+  assert.deepEqual(db.prepare(sql).get(), { n: 500, tag: "version.db" });
+  const after = fileStats(vfs, "version");
+  assert.equal(after.drops, before.drops + 1);
+  assert.equal(fixture.calls.readPage - reads, 1);
+  assert.equal(after.pages, 1);
+
+  // New content and version: the new rows show.
+  fixture.bytes = makeDatabase("version2.db", { rows: 321, tag: "v2" });
+  fixture.version = 3n;
+  reads = fixture.calls.readPage;
+  assert.deepEqual(db.prepare(sql).get(), { n: 321, tag: "v2" });
+  assert.ok(fixture.calls.readPage - reads > 1);
+  assert.equal(fileStats(vfs, "version").drops, before.drops + 2);
+});
+
+Deno.test("litestream VFS bounds its cache by cache_size", () => {
+  const fixture = addFixture(
+    "bounded",
+    makeDatabase("bounded.db", { rows: 20000 }),
+  );
+  assert.ok(fixture.bytes.byteLength > 1_000_000);
+  using db = openVfs("bounded", "&cache_size=65536");
+  db.exec("PRAGMA cache_size = 10"); // SQLite's own cache: 10 pages
+  const sql = "SELECT count(*) AS n, sum(length(s)) AS len FROM t";
+  const row = db.prepare(sql).get();
+  let stats = fileStats(vfs, "bounded");
+  assert.equal(stats.maxBytes, 65536);
+  assert.ok(stats.bytes <= 65536 && stats.bytes > 0);
+  assert.equal(stats.pages, stats.bytes / 4096);
+  assert.ok(stats.evictions > 0);
+  const reads = fixture.calls.readPage;
+  assert.deepEqual(db.prepare(sql).get(), row);
+  stats = fileStats(vfs, "bounded");
+  assert.ok(stats.bytes <= 65536);
+  assert.ok(
+    fixture.calls.readPage - reads > 16,
+    "a scan larger than the cache re-reads",
+  );
+
+  const process = vfs.cacheStats()!;
+  assert.ok(process.hits >= stats.hits && process.misses >= stats.misses);
+});
+
+Deno.test("litestream VFS with cache_size=0 caches nothing", () => {
+  const fixture = addFixture("nocache", makeDatabase("nocache.db"));
+  using db = openVfs("nocache", "&cache_size=0");
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
+  const stats = fileStats(vfs, "nocache");
+  assert.equal(stats.bytes, 0);
+  assert.equal(stats.hits, 0);
+  assert.ok(fixture.calls.readPage > 0);
+});
+
+Deno.test("litestream VFS refuses a malformed cache_size with SQLITE_CANTOPEN", () => {
+  addFixture("badcache", makeDatabase("badcache.db"));
+  assert.throws(
+    () => openVfs("badcache", "&cache_size=10MB"),
+    (e) => e instanceof SqliteError && e.code === SQLITE_CANTOPEN,
+  );
+  assert.equal(fixtures.get("badcache")!.calls.open, 0);
+});
+
+function failingQuery(key: string, error: unknown): SqliteError {
+  const fixture = fixtures.get(key)!;
+  using db = openVfs(key);
+  fixture.failRead = error;
+  try {
+    db.prepare("SELECT sum(length(s)) AS n FROM t").get();
+  } catch (e) {
+    assert.ok(e instanceof SqliteError, String(e));
+    return e;
+  } finally {
+    fixture.failRead = undefined;
+  }
+  assert.fail("the query did not fail");
+}
+
+Deno.test("litestream VFS reports a readPage error with its SQLite code and message", () => {
+  addFixture("fail", makeDatabase("fail.db"));
+  takeLastEngineError();
+
+  const ioerr = new StorageError('Cannot read "fail.ltx": connection refused');
+  let e = failingQuery("fail", ioerr);
+  assert.equal(e.extendedCode, SQLITE_IOERR_READ);
+  assert.equal(takeLastEngineError(), ioerr);
+  assert.equal(takeLastEngineError(), undefined);
+
+  const busy = new StorageError("Throttled", { retryable: true });
+  e = failingQuery("fail", new Error("Cannot fetch page 2", { cause: busy }));
+  assert.equal(e.code, SQLITE_BUSY);
+  assert.equal(takeLastEngineError()?.message, "Cannot fetch page 2");
+
+  const corrupt = new InvalidFrameError("a.ltx", "page 2 decodes to 17 bytes");
+  e = failingQuery("fail", corrupt);
+  assert.equal(e.code, SQLITE_CORRUPT);
+  assert.equal(takeLastEngineError(), corrupt);
+
+  e = failingQuery("fail", "a string, not an Error");
+  assert.equal(e.extendedCode, SQLITE_IOERR_READ);
+  assert.equal(takeLastEngineError()?.message, "a string, not an Error");
+
+  // The file still works once the engine does.
+  using db = openVfs("fail");
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
+});
+
+Deno.test("litestream VFS fails an open with SQLITE_CANTOPEN and opens the next database", () => {
+  addFixture("next", makeDatabase("next.db"));
+  takeLastEngineError();
+  assert.throws(
+    () => openVfs("missing"),
+    (e) => e instanceof SqliteError && e.code === SQLITE_CANTOPEN,
+  );
+  const cause = takeLastEngineError();
+  assert.ok(cause instanceof ReplicaNotFoundError);
+  assert.match(cause.message, /test:\/\/missing/);
+  assert.equal(vfs.files().length, 0);
+
+  using db = openVfs("next");
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
+  using plain = new Database(":memory:");
+  assert.deepEqual(plain.prepare("SELECT 1 AS one").get(), { one: 1 });
+});
+
+Deno.test("litestream VFS serves two databases at once by their URI parameters", () => {
+  addFixture("left", makeDatabase("left.db", { rows: 10, tag: "L" }));
+  addFixture("right", makeDatabase("right.db", { rows: 20, tag: "R" }));
+  using left = openVfs("left", "&cache_size=8192");
+  using right = openVfs("right");
+  const sql = "SELECT count(*) AS n, max(tag) AS tag FROM t";
+  assert.deepEqual(left.prepare(sql).get(), { n: 10, tag: "L" });
+  assert.deepEqual(right.prepare(sql).get(), { n: 20, tag: "R" });
+  assert.deepEqual(left.prepare(sql).get(), { n: 10, tag: "L" });
+  assert.equal(fileStats(vfs, "left").maxBytes, 8192);
+  assert.equal(fileStats(vfs, "right").maxBytes, 10 * 1024 * 1024);
+  assert.equal(vfs.files().length, 2);
+
+  // Both at once in one connection, too.
+  left.exec(`ATTACH 'file:right.db?vfs=litestream&fixture=right' AS r`);
+  assert.deepEqual(
+    left.prepare(
+      "SELECT (SELECT count(*) FROM t) AS l, (SELECT count(*) FROM r.t) AS r",
+    )
+      .get(),
+    { l: 10, r: 20 },
+  );
+  left.exec("DETACH r");
+});
+
+for (const pageSize of [512, 65536]) {
+  Deno.test(`litestream VFS serves ${pageSize}-byte pages`, () => {
+    const key = `page${pageSize}`;
+    const fixture = addFixture(
+      key,
+      makeDatabase(`${key}.db`, { pageSize, rows: 3000 }),
+    );
+    assert.equal(pageSizeOf(fixture.bytes), pageSize);
+    using db = openVfs(key);
+    assert.deepEqual(db.prepare("PRAGMA page_size").values(), [[pageSize]]);
+    assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), {
+      n: 3000,
+    });
+    assert.deepEqual(db.prepare("PRAGMA integrity_check").values(), [["ok"]]);
+    assert.equal(fileStats(vfs, key).bytes % pageSize, 0);
+  });
+}
+
+Deno.test("litestream VFS sends temp files to the default VFS", () => {
+  addFixture("temp", makeDatabase("temp.db", { rows: 3000 }));
+  using db = openVfs("temp");
+  db.exec("PRAGMA temp_store = FILE");
+  db.exec("CREATE TEMP TABLE x AS SELECT * FROM t");
+  assert.deepEqual(
+    db.prepare(
+      "SELECT count(DISTINCT s) AS n FROM (SELECT s FROM x ORDER BY random())",
+    ).get(),
+    { n: 3000 },
+  );
+});
+
+Deno.test("the shim's page cache passes its C unit test", () => {
+  const root = new URL("../ffi/", import.meta.url).pathname;
+  const exe = `${dir}/lru_test`;
+  const build = new Deno.Command("cc", {
+    args: [
+      "-std=c11",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-O1",
+      "-I",
+      `${root}vendor`,
+      `${root}lru_test.c`,
+      "-o",
+      exe,
+    ],
+  }).outputSync();
+  assert.ok(build.success, new TextDecoder().decode(build.stderr));
+  const run = new Deno.Command(exe).outputSync();
+  assert.ok(run.success, new TextDecoder().decode(run.stderr));
+  assert.match(new TextDecoder().decode(run.stdout), /lru_test\.c: ok/);
+});
+
+Deno.test("VfsRegistration.unregister() waits for open files, then detaches", () => {
+  addFixture("last", makeDatabase("last.db"));
+  const db = openVfs("last");
+  assert.throws(() => vfs.unregister(), /still open/);
+  db.close();
+  vfs.unregister();
+  vfs.unregister();
+  assert.throws(
+    () => openVfs("last"),
+    (e) => e instanceof SqliteError && e.code === SQLITE_CANTOPEN,
+  );
+  const again = registerVfs({ opener });
+  try {
+    assert.notEqual(again, vfs);
+    using db2 = openVfs("last");
+    assert.deepEqual(db2.prepare("SELECT count(*) AS n FROM t").get(), {
+      n: 500,
+    });
+  } finally {
+    again.unregister();
+  }
+  Deno.removeSync(dir, { recursive: true });
+});
