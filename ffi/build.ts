@@ -15,19 +15,19 @@
  *
  * @example Build for the host
  * ```ts ignore
- * import { buildShim } from "./build.ts";
+ * import { ensureShim } from "./build.ts";
  *
- * const path = await buildShim();
+ * const path = ensureShim();
  * console.log(path); // .../dist/litestream-vfs.so
  * ```
  *
  * @module
  */
 
-/** The build targets {@linkcode buildShim} knows. */
+/** The build targets {@linkcode ensureShim} knows. */
 export type ShimTarget = "host";
 
-/** Options for {@linkcode buildShim} and {@linkcode ensureShim}. */
+/** Options for {@linkcode ensureShim}. */
 export interface BuildShimOptions {
   /** What to build for. Default "host". */
   target?: ShimTarget;
@@ -184,70 +184,30 @@ function spawnError(p: BuildPlan, error: unknown): Error {
 }
 
 /**
- * Builds the shim unless the library is already newer than its sources.
+ * Returns the library, building it first (synchronously: it runs once) when
+ * it is missing, older than sources that are present, or `force` is set.
+ * Without the sources (a published copy of the module) an existing library
+ * is used as it is.
  *
  * @param options Target, output path, compiler, force.
  * @returns The absolute path of the library.
- * @throws {Error} When the compiler is missing or fails; the message carries
- * its output.
+ * @throws {Error} When the library is missing and cannot be built: the
+ * compiler is missing or fails (the message carries its output).
  *
  * @example Build, then build again (a no-op)
  * ```ts ignore
- * import { buildShim } from "./build.ts";
+ * import { ensureShim } from "./build.ts";
  * import assert from "node:assert/strict";
  *
- * const first = await buildShim();
- * const { mtime } = await Deno.stat(first);
- * assert.equal(await buildShim(), first);
- * assert.deepEqual((await Deno.stat(first)).mtime, mtime);
- * ```
- */
-export async function buildShim(
-  options: BuildShimOptions = {},
-): Promise<string> {
-  const p = plan(options);
-  if (!options.force && state(p) === "fresh") return p.outFile;
-  await Deno.mkdir(outDir(p.outFile), { recursive: true });
-  const tmp = tempFile(p.outFile);
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(p.cc, {
-      args: [...p.args, "-o", tmp],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    throw spawnError(p, error);
-  }
-  if (!output.success) {
-    await Deno.remove(tmp).catch(() => {});
-    throw failure(p, output);
-  }
-  await Deno.rename(tmp, p.outFile);
-  return p.outFile;
-}
-
-/**
- * Returns the host library, building it first (synchronously) when it is
- * missing, or older than sources that are present. Without the sources (a
- * published copy of the module) an existing library is used as it is.
- *
- * @param options Output path and compiler; `target` must be "host".
- * @returns The absolute path of the library.
- * @throws {Error} When the library is missing and cannot be built.
- *
- * @example Make sure the library exists
- * ```ts ignore
- * import { ensureShim } from "./build.ts";
- *
- * const path = ensureShim();
- * Deno.statSync(path);
+ * const first = ensureShim();
+ * const { mtime } = Deno.statSync(first);
+ * assert.equal(ensureShim(), first);
+ * assert.deepEqual(Deno.statSync(first).mtime, mtime);
  * ```
  */
 export function ensureShim(options: BuildShimOptions = {}): string {
   const p = plan(options);
-  const now = state(p);
-  if (now === "fresh" && !options.force) return p.outFile;
+  if (!options.force && state(p) === "fresh") return p.outFile;
   Deno.mkdirSync(outDir(p.outFile), { recursive: true });
   const tmp = tempFile(p.outFile);
   let output: Deno.CommandOutput;

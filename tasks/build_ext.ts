@@ -12,7 +12,7 @@
  * @module
  */
 
-import { buildShim, type ShimTarget } from "../ffi/build.ts";
+import { ensureShim, type ShimTarget } from "../ffi/build.ts";
 
 const USAGE =
   "Usage: deno task build-ext [--force] [--out FILE] [--cc COMPILER] [--target host]";
@@ -23,7 +23,7 @@ const USAGE =
  * @param args The command-line arguments.
  * @returns The process exit code.
  */
-export async function main(args: string[]): Promise<number> {
+export function main(args: string[]): number {
   let force = false;
   let outFile: string | undefined;
   let cc: string | undefined;
@@ -47,13 +47,13 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     } else throw new RangeError(`Unknown argument: "${arg}"\n${USAGE}`);
   }
-  console.log(await buildShim({ target, outFile, cc, force }));
+  console.log(ensureShim({ target, outFile, cc, force }));
   return 0;
 }
 
 if (import.meta.main) {
   try {
-    Deno.exit(await main(Deno.args));
+    Deno.exit(main(Deno.args));
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     Deno.exit(1);

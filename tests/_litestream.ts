@@ -50,6 +50,7 @@ import {
   HEADER_FLAG_NO_CHECKSUM,
   ltxPath,
 } from "../src/ltx/mod.ts";
+import { makeHeader } from "../src/ltx/_test_util.ts";
 import {
   litestreamExtensionPath,
   sqlite3CliPath,
@@ -341,7 +342,7 @@ async function seedReplica(dir: string, pageSize: number): Promise<void> {
       pages.push([off / pageSize + 1, bytes.subarray(off, off + pageSize)]);
     }
     const file = encodeFile({
-      header: {
+      header: makeHeader({
         // Without database checksums, as the extension's own write mode
         // writes: its hydration cannot restore a replica whose last file
         // has them (see hydrateWithLitestream).
@@ -351,13 +352,7 @@ async function seedReplica(dir: string, pageSize: number): Promise<void> {
         minTxid: 1n,
         maxTxid: 1n,
         timestamp: Date.now(),
-        preApplyChecksum: 0n,
-        walOffset: 0n,
-        walSize: 0n,
-        walSalt1: 0,
-        walSalt2: 0,
-        nodeId: 0n,
-      },
+      }),
       pages: pages.map(([pgno, data]) => ({ pgno, data })),
       postApplyChecksum: 0n,
     });

@@ -33,6 +33,7 @@ import {
   ltxPath,
   parseFileName,
 } from "../src/ltx/mod.ts";
+import { makeHeader } from "../src/ltx/_test_util.ts";
 import { litestreamExtensionSupported } from "../tasks/setup_test_env.ts";
 import {
   hydrateWithLitestream,
@@ -375,7 +376,7 @@ for (const pageSize of PAGE_SIZES) {
                 ? databaseChecksum(presentPages(db), pageSize)
                 : 0n;
             const file = encodeFile({
-              header: {
+              header: makeHeader({
                 flags: layout.checksums ? 0 : HEADER_FLAG_NO_CHECKSUM,
                 pageSize,
                 commit: after.length,
@@ -383,12 +384,7 @@ for (const pageSize of PAGE_SIZES) {
                 maxTxid: txid,
                 timestamp: Date.now(),
                 preApplyChecksum: txid === 1n ? 0n : checksum(before),
-                walOffset: 0n,
-                walSize: 0n,
-                walSalt1: 0,
-                walSalt2: 0,
-                nodeId: 0n,
-              },
+              }),
               pages: changed,
               postApplyChecksum: checksum(after),
             }, { legacyFrames: layout.legacy.has(i + 1) });

@@ -253,6 +253,22 @@ export function rawFrames(spec: FileSpec): RawFrame[] {
   return spec.pages.map(({ pgno, data }) => ({ pgno, data }));
 }
 
+/**
+ * Writes `spec` with {@linkcode buildRaw}, its frames as
+ * {@linkcode rawFrames} gives them, with `changes` (the parts to break) over it.
+ */
+export function buildRawSpec(
+  spec: FileSpec,
+  changes: Partial<RawFile> = {},
+): Uint8Array {
+  return buildRaw({
+    header: spec.header,
+    frames: rawFrames(spec),
+    postApplyChecksum: spec.postApplyChecksum,
+    ...changes,
+  });
+}
+
 /** Concatenates byte arrays. */
 export function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -268,12 +284,12 @@ export function concat(chunks: readonly Uint8Array[]): Uint8Array {
  * Asserts that `fn` throws an instance of `errorClass` whose `file` is
  * `file` and whose message names it and includes `includes`, if given.
  */
-export function assertLtxError(
+export function assertLtxError<E extends LtxError>(
   fn: () => unknown,
-  errorClass: new (...args: never[]) => LtxError,
+  errorClass: new (...args: never[]) => E,
   file: string,
   includes?: string,
-): LtxError {
+): E {
   let caught: unknown;
   try {
     fn();

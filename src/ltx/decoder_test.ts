@@ -3,6 +3,7 @@ import { CHECKSUM_FLAG } from "./checksum.ts";
 import {
   decodeFile,
   decodeFrame,
+  type DecodeFrameOptions,
   Decoder,
   decodeStream,
   decodeTail,
@@ -10,6 +11,7 @@ import {
   type LtxFile,
 } from "./decoder.ts";
 import { encodeFile } from "./encoder.ts";
+import type { Header } from "./header.ts";
 import {
   ChecksumMismatchError,
   InvalidFrameError,
@@ -22,7 +24,7 @@ import {
 import { compressBlock, compressFrame, Lz4Error } from "./lz4.ts";
 import {
   assertLtxError,
-  buildRaw,
+  buildRawSpec,
   concat,
   type FileSpec,
   incrementalSpec,
@@ -60,6 +62,54 @@ function decodeChunked(bytes: Uint8Array, size: number, file = FILE): LtxFile {
     decoder.write(bytes.subarray(i, i + size));
   }
   return { ...decoder.end(), pages };
+}
+
+/** Asserts that `decodeFile()` rejects `bytes` with `errorClass`. */
+function assertFileError<E extends LtxError>(
+  bytes: Uint8Array,
+  errorClass: new (...args: never[]) => E,
+  includes?: string,
+): E {
+  return assertLtxError(
+    () => decodeFile(bytes, { file: FILE }),
+    errorClass,
+    FILE,
+    includes,
+  );
+}
+
+/** Asserts that `decodeTail()` rejects the whole file `bytes` with `errorClass`. */
+function assertTailError(
+  bytes: Uint8Array,
+  errorClass: new (...args: never[]) => LtxError,
+  includes: string,
+  header?: Header,
+): LtxError {
+  return assertLtxError(
+    () => decodeTail(bytes, bytes.length, { file: FILE, header }),
+    errorClass,
+    FILE,
+    includes,
+  );
+}
+
+/** Asserts that `decodeFrame()` rejects `frame` with an InvalidFrameError. */
+function assertFrameError(
+  frame: Uint8Array,
+  options: Omit<DecodeFrameOptions, "file">,
+  includes?: string,
+): LtxError {
+  return assertLtxError(
+    () => decodeFrame(frame, { file: FILE, ...options }),
+    InvalidFrameError,
+    FILE,
+    includes,
+  );
+}
+
+/** An incremental file holding only the lock page of 65536-byte pages. */
+function lockPageSpec(): FileSpec {
+  return incrementalSpec({ pageSize: 65536, pgnos: [16385], commit: 16390 });
 }
 
 // Round trips.
@@ -111,14 +161,8 @@ Deno.test("decodeFile() round-trips legacy LZ4 frames", () => {
 
 Deno.test("decodeFile() reads legacy and block frames mixed in one file", () => {
   const spec = snapshotSpec({ commit: 4 });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: spec.pages.map(({ pgno, data }) => ({
-      pgno,
-      data,
-      flags: pgno % 2,
-    })),
-    postApplyChecksum: spec.postApplyChecksum,
+  const bytes = buildRawSpec(spec, {
+    frames: rawFrames(spec).map((f) => ({ ...f, flags: f.pgno % 2 })),
   });
   assertDecodes(bytes, spec);
 });
@@ -269,11 +313,7 @@ Deno.test("Decoder rejects bytes after the trailer", () => {
     FILE,
     "unexpected bytes follow the trailer",
   );
-  assertLtxError(
-    () => decodeFile(concat([bytes, new Uint8Array(1)]), { file: FILE }),
-    InvalidTrailerError,
-    FILE,
-  );
+  assertFileError(concat([bytes, new Uint8Array(1)]), InvalidTrailerError);
 });
 
 Deno.test("decodeStream() decodes a stream and hands out its pages", async () => {
@@ -333,11 +373,7 @@ Deno.test("decodeFile() rejects every truncation of a valid file", () => {
   for (const bytes of files) {
     for (let n = 0; n < bytes.length; n++) {
       const prefix = bytes.slice(0, n);
-      assertLtxError(
-        () => decodeFile(prefix, { file: FILE }),
-        TruncatedFileError,
-        FILE,
-      );
+      assertFileError(prefix, TruncatedFileError);
       const decoder = new Decoder({ file: FILE });
       for (let i = 0; i < n; i += 13) decoder.write(prefix.subarray(i, i + 13));
       assertLtxError(() => decoder.end(), TruncatedFileError, FILE);
@@ -352,28 +388,24 @@ Deno.test("decodeFile() rejects every truncation of a valid file", () => {
 
 Deno.test("decodeFile() names what a truncated file lacks", () => {
   const bytes = encodeFile(snapshotSpec({ pageSize: 512, commit: 1 }));
-  assertLtxError(
-    () => decodeFile(bytes.subarray(0, 40), { file: FILE }),
+  assertFileError(
+    bytes.subarray(0, 40),
     TruncatedFileError,
-    FILE,
     "expected 100 header bytes, found 40",
   );
-  assertLtxError(
-    () => decodeFile(bytes.subarray(0, 103), { file: FILE }),
+  assertFileError(
+    bytes.subarray(0, 103),
     TruncatedFileError,
-    FILE,
     "expected 6 page header bytes at offset 100, found 3",
   );
-  assertLtxError(
-    () => decodeFile(bytes.subarray(0, 120), { file: FILE }),
+  assertFileError(
+    bytes.subarray(0, 120),
     TruncatedFileError,
-    FILE,
     "page 1 (frame at offset 100) needs",
   );
-  assertLtxError(
-    () => decodeFile(bytes.subarray(0, bytes.length - 5), { file: FILE }),
+  assertFileError(
+    bytes.subarray(0, bytes.length - 5),
     TruncatedFileError,
-    FILE,
     "expected 16 trailer bytes",
   );
 });
@@ -381,12 +413,7 @@ Deno.test("decodeFile() names what a truncated file lacks", () => {
 Deno.test("decodeFile() rejects a wrong magic number", () => {
   const bytes = encodeFile(snapshotSpec({ commit: 1 }));
   bytes.set(new TextEncoder().encode("LTX0"));
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
-    InvalidHeaderError,
-    FILE,
-    "magic",
-  );
+  assertFileError(bytes, InvalidHeaderError, "magic");
 });
 
 Deno.test("decodeFile() rejects invalid header fields", () => {
@@ -401,17 +428,10 @@ Deno.test("decodeFile() rejects invalid header fields", () => {
       [{ preApplyChecksum: CHECKSUM_FLAG }, "must be zero on a snapshot"],
     ] as const
   ) {
-    const bytes = buildRaw({
+    const bytes = buildRawSpec(spec, {
       header: { ...spec.header, ...overrides },
-      frames: rawFrames(spec),
-      postApplyChecksum: spec.postApplyChecksum,
     });
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
-      InvalidHeaderError,
-      FILE,
-      includes,
-    );
+    assertFileError(bytes, InvalidHeaderError, includes);
   }
 });
 
@@ -420,39 +440,24 @@ Deno.test("decodeFile() rejects bad page header flags", () => {
   for (const flags of [0x2, 0x3, 0x8001]) {
     const frames = rawFrames(spec);
     frames[1] = { ...frames[1], flags, payload: compressBlock(frames[1].data) };
-    const bytes = buildRaw({
-      header: spec.header,
-      frames,
-      postApplyChecksum: spec.postApplyChecksum,
-    });
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
+    const bytes = buildRawSpec(spec, { frames });
+    assertFileError(
+      bytes,
       InvalidFrameError,
-      FILE,
       `page 2 has page header flags 0x${flags.toString(16).padStart(4, "0")}`,
     );
   }
   const bytes = encodeFile(spec);
   bytes[104] = 0;
   bytes[105] = 0x41;
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
-    InvalidFrameError,
-    FILE,
-    "0x0041",
-  );
+  assertFileError(bytes, InvalidFrameError, "0x0041");
 });
 
 Deno.test("decodeFile() rejects a page header with page number zero", () => {
   const spec = incrementalSpec({ pgnos: [1] });
   const bytes = encodeFile(spec);
   bytes.set([0, 0, 0, 0], 100);
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
-    InvalidFrameError,
-    FILE,
-    "page number zero",
-  );
+  assertFileError(bytes, InvalidFrameError, "page number zero");
 });
 
 Deno.test("decodeFile() rejects corrupt LZ4 payloads", () => {
@@ -493,17 +498,8 @@ Deno.test("decodeFile() rejects corrupt LZ4 payloads", () => {
   for (const [flags, payload, includes] of broken) {
     const frames = rawFrames(spec);
     frames[1] = { ...frames[1], flags, payload };
-    const bytes = buildRaw({
-      header: spec.header,
-      frames,
-      postApplyChecksum: spec.postApplyChecksum,
-    });
-    const err = assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
-      InvalidFrameError,
-      FILE,
-      includes,
-    );
+    const bytes = buildRawSpec(spec, { frames });
+    const err = assertFileError(bytes, InvalidFrameError, includes);
     if (includes.startsWith("corrupt LZ4 block")) {
       assert.ok(err.cause instanceof Lz4Error);
     }
@@ -515,78 +511,34 @@ Deno.test("decodeFile() rejects a size prefix no page can have", () => {
   for (const size of [0, 4096 + 16 + 16 + 1, 0xffffffff]) {
     const bytes = encodeFile(spec);
     new DataView(bytes.buffer).setUint32(106, size);
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
-      InvalidFrameError,
-      FILE,
-      `payload size of ${size} bytes`,
-    );
+    assertFileError(bytes, InvalidFrameError, `payload size of ${size} bytes`);
   }
 });
 
 Deno.test("decodeFile() rejects pages out of order or repeated", () => {
   const spec = incrementalSpec({ pgnos: [3, 2], commit: 5 });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
-    postApplyChecksum: spec.postApplyChecksum,
-  });
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
+  const bytes = buildRawSpec(spec);
+  assertFileError(bytes, InvalidFrameError, "page 2 (frame at offset");
+  assertFileError(bytes, InvalidFrameError, "follows page 3");
+  assertFileError(
+    buildRawSpec(incrementalSpec({ pgnos: [2, 2], commit: 5 })),
     InvalidFrameError,
-    FILE,
-    "page 2 (frame at offset",
-  );
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
-    InvalidFrameError,
-    FILE,
-    "follows page 3",
-  );
-  const repeated = incrementalSpec({ pgnos: [2, 2], commit: 5 });
-  const bytes2 = buildRaw({
-    header: repeated.header,
-    frames: rawFrames(repeated),
-    postApplyChecksum: repeated.postApplyChecksum,
-  });
-  assertLtxError(
-    () => decodeFile(bytes2, { file: FILE }),
-    InvalidFrameError,
-    FILE,
     "repeats the previous page",
   );
 });
 
 Deno.test("decodeFile() rejects the lock page", () => {
-  const spec = incrementalSpec({
-    pageSize: 65536,
-    pgnos: [16385],
-    commit: 16390,
-  });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
-    postApplyChecksum: spec.postApplyChecksum,
-  });
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
+  assertFileError(
+    buildRawSpec(lockPageSpec()),
     InvalidFrameError,
-    FILE,
     "page 16385 (frame at offset 100) is the lock page",
   );
 });
 
 Deno.test("decodeFile() rejects a page beyond the commit size", () => {
-  const spec = incrementalSpec({ pgnos: [1, 9], commit: 8 });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
-    postApplyChecksum: spec.postApplyChecksum,
-  });
-  assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
+  assertFileError(
+    buildRawSpec(incrementalSpec({ pgnos: [1, 9], commit: 8 })),
     InvalidFrameError,
-    FILE,
     "beyond the commit size of 8 pages",
   );
 });
@@ -607,17 +559,8 @@ Deno.test("decodeFile() rejects a snapshot missing pages", () => {
     const frames = rawFrames(spec).filter((f) =>
       (pages as readonly number[]).includes(f.pgno)
     );
-    const bytes = buildRaw({
-      header: spec.header,
-      frames,
-      postApplyChecksum: spec.postApplyChecksum,
-    });
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
-      InvalidFrameError,
-      FILE,
-      includes,
-    );
+    const bytes = buildRawSpec(spec, { frames });
+    assertFileError(bytes, InvalidFrameError, includes);
   }
 });
 
@@ -641,34 +584,18 @@ Deno.test("decodeFile() rejects index entries that disagree with the frames", ()
     ],
   ];
   for (const [index, includes] of cases) {
-    const bytes = buildRaw({
-      header: spec.header,
-      frames: rawFrames(spec),
-      index,
-      postApplyChecksum: spec.postApplyChecksum,
-    });
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
-      InvalidIndexError,
-      FILE,
-      includes,
-    );
+    const bytes = buildRawSpec(spec, { index });
+    assertFileError(bytes, InvalidIndexError, includes);
   }
 });
 
 Deno.test("decodeFile() rejects a wrong index size field", () => {
   const spec = incrementalSpec({ pgnos: [1, 2] });
   for (const indexSize of [0n, 5n, 1n << 40n, 0xffffffffffffffffn]) {
-    const bytes = buildRaw({
-      header: spec.header,
-      frames: rawFrames(spec),
-      indexSize,
-      postApplyChecksum: spec.postApplyChecksum,
-    });
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
+    const bytes = buildRawSpec(spec, { indexSize });
+    assertFileError(
+      bytes,
       InvalidIndexError,
-      FILE,
       `size field says ${indexSize} bytes`,
     );
   }
@@ -679,38 +606,30 @@ Deno.test("decodeFile() rejects a bad file checksum", () => {
   const bytes = encodeFile(spec);
   const stored = new DataView(bytes.buffer).getBigUint64(bytes.length - 8);
   bytes[bytes.length - 1] ^= 0x10;
-  const err = assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
+  const err = assertFileError(
+    bytes,
     ChecksumMismatchError,
-    FILE,
     "file checksum is",
-  ) as ChecksumMismatchError;
+  );
   assert.equal(err.kind, "file");
   assert.equal(err.actual, stored);
   assert.equal(err.expected, stored ^ 0x10n);
   // A change to the content the checksum covers.
   const bytes2 = encodeFile(spec);
   bytes2[50] ^= 1;
-  assertLtxError(
-    () => decodeFile(bytes2, { file: FILE }),
-    ChecksumMismatchError,
-    FILE,
-  );
+  assertFileError(bytes2, ChecksumMismatchError);
 });
 
 Deno.test("decodeFile() rejects a snapshot whose post-apply checksum is wrong", () => {
   const spec = snapshotSpec({ commit: 3 });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
+  const bytes = buildRawSpec(spec, {
     postApplyChecksum: spec.postApplyChecksum ^ 1n,
   });
-  const err = assertLtxError(
-    () => decodeFile(bytes, { file: FILE }),
+  const err = assertFileError(
+    bytes,
     ChecksumMismatchError,
-    FILE,
     "post-apply checksum is",
-  ) as ChecksumMismatchError;
+  );
   assert.equal(err.kind, "post-apply");
   assert.equal(err.actual, spec.postApplyChecksum);
 });
@@ -725,17 +644,8 @@ Deno.test("decodeFile() rejects post-apply checksums breaking the trailer rules"
       [tracked, 1n, "lacks its flag bit"],
     ] as const
   ) {
-    const bytes = buildRaw({
-      header: spec.header,
-      frames: rawFrames(spec),
-      postApplyChecksum,
-    });
-    assertLtxError(
-      () => decodeFile(bytes, { file: FILE }),
-      InvalidTrailerError,
-      FILE,
-      includes,
-    );
+    const bytes = buildRawSpec(spec, { postApplyChecksum });
+    assertFileError(bytes, InvalidTrailerError, includes);
   }
 });
 
@@ -838,18 +748,8 @@ Deno.test("decodeTail() rejects entries out of order", () => {
   const spec = incrementalSpec({ pgnos: [1, 2, 3] });
   const good = decodeFile(encodeFile(spec), { file: FILE }).index;
   const index = [good[0], good[2], good[1]];
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
-    index,
-    postApplyChecksum: spec.postApplyChecksum,
-  });
-  assertLtxError(
-    () => decodeTail(bytes, bytes.length, { file: FILE }),
-    InvalidIndexError,
-    FILE,
-    "page number 2 after 3",
-  );
+  const bytes = buildRawSpec(spec, { index });
+  assertTailError(bytes, InvalidIndexError, "page number 2 after 3");
 });
 
 Deno.test("decodeTail() rejects entries outside the page block", () => {
@@ -883,42 +783,20 @@ Deno.test("decodeTail() rejects entries outside the page block", () => {
     [good.slice(0, 2), "frames end at offset"],
   ];
   for (const [index, includes] of cases) {
-    const bytes = buildRaw({
-      header: spec.header,
-      frames: rawFrames(spec),
-      index,
-      postApplyChecksum: spec.postApplyChecksum,
-    });
-    assertLtxError(
-      () => decodeTail(bytes, bytes.length, { file: FILE }),
-      InvalidIndexError,
-      FILE,
-      includes,
-    );
+    const bytes = buildRawSpec(spec, { index });
+    assertTailError(bytes, InvalidIndexError, includes);
   }
 });
 
 Deno.test("decodeTail() checks the index against a header when given one", () => {
-  const lock = incrementalSpec({
-    pageSize: 65536,
-    pgnos: [16385],
-    commit: 16390,
-  });
-  const lockBytes = buildRaw({
-    header: lock.header,
-    frames: rawFrames(lock),
-    postApplyChecksum: lock.postApplyChecksum,
-  });
+  const lock = lockPageSpec();
+  const lockBytes = buildRawSpec(lock);
   decodeTail(lockBytes, lockBytes.length, { file: FILE });
-  assertLtxError(
-    () =>
-      decodeTail(lockBytes, lockBytes.length, {
-        file: FILE,
-        header: lock.header,
-      }),
+  assertTailError(
+    lockBytes,
     InvalidFrameError,
-    FILE,
     "is the lock page",
+    lock.header,
   );
   const spec = snapshotSpec({ commit: 3 });
   const bytes = encodeFile(spec);
@@ -928,54 +806,32 @@ Deno.test("decodeTail() checks the index against a header when given one", () =>
       [4, "snapshot ends after page 3"],
     ] as const
   ) {
-    assertLtxError(
-      () =>
-        decodeTail(bytes, bytes.length, {
-          file: FILE,
-          header: { ...spec.header, commit },
-        }),
-      InvalidFrameError,
-      FILE,
-      includes,
-    );
+    assertTailError(bytes, InvalidFrameError, includes, {
+      ...spec.header,
+      commit,
+    });
   }
-  const gap = buildRaw({
-    header: spec.header,
+  const gap = buildRawSpec(spec, {
     frames: rawFrames(spec).filter((f) => f.pgno !== 2),
-    postApplyChecksum: spec.postApplyChecksum,
   });
-  assertLtxError(
-    () => decodeTail(gap, gap.length, { file: FILE, header: spec.header }),
+  assertTailError(
+    gap,
     InvalidFrameError,
-    FILE,
     "where page 2 is expected",
+    spec.header,
   );
-  assertLtxError(
-    () =>
-      decodeTail(bytes, bytes.length, {
-        file: FILE,
-        header: { ...spec.header, flags: 2 },
-      }),
+  assertTailError(
+    bytes,
     InvalidTrailerError,
-    FILE,
     "must be zero when checksums are not tracked",
+    { ...spec.header, flags: 2 },
   );
 });
 
 Deno.test("decodeTail() rejects a file checksum without its flag bit", () => {
   const spec = incrementalSpec({ pgnos: [1] });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
-    postApplyChecksum: spec.postApplyChecksum,
-    fileChecksum: 5n,
-  });
-  assertLtxError(
-    () => decodeTail(bytes, bytes.length, { file: FILE }),
-    InvalidTrailerError,
-    FILE,
-    "lacks its flag bit",
-  );
+  const bytes = buildRawSpec(spec, { fileChecksum: 5n });
+  assertTailError(bytes, InvalidTrailerError, "lacks its flag bit");
 });
 
 // Frame decoding.
@@ -1015,89 +871,44 @@ function frameOf(spec: FileSpec, i: number, legacyFrames = false): Uint8Array {
 Deno.test("decodeFrame() rejects a page number mismatch", () => {
   const spec = incrementalSpec({ pgnos: [3] });
   const frame = frameOf(spec, 0);
-  assertLtxError(
-    () =>
-      decodeFrame(frame, { file: FILE, pgno: 4, pageSize: 4096, offset: 100 }),
-    InvalidFrameError,
-    FILE,
+  assertFrameError(
+    frame,
+    { pgno: 4, pageSize: 4096, offset: 100 },
     "expected page 4, found page 3 in the frame at offset 100",
   );
   frame.set([0, 0, 0, 0]);
-  assertLtxError(
-    () => decodeFrame(frame, { file: FILE, pgno: 3, pageSize: 4096 }),
-    InvalidFrameError,
-    FILE,
-    "found page 0",
-  );
+  assertFrameError(frame, { pgno: 3, pageSize: 4096 }, "found page 0");
 });
 
 Deno.test("decodeFrame() rejects bad page header flags", () => {
   const frame = frameOf(incrementalSpec({ pgnos: [3] }), 0);
   frame[5] = 3;
-  assertLtxError(
-    () => decodeFrame(frame, { file: FILE, pgno: 3, pageSize: 4096 }),
-    InvalidFrameError,
-    FILE,
-    "flags 0x0003",
-  );
+  assertFrameError(frame, { pgno: 3, pageSize: 4096 }, "flags 0x0003");
 });
 
 Deno.test("decodeFrame() rejects the lock page", () => {
-  const spec = incrementalSpec({
-    pageSize: 65536,
-    pgnos: [16385],
-    commit: 16390,
-  });
-  const bytes = buildRaw({
-    header: spec.header,
-    frames: rawFrames(spec),
-    postApplyChecksum: spec.postApplyChecksum,
-  });
+  const bytes = buildRawSpec(lockPageSpec());
   const { offset, size } =
     decodeTail(bytes, bytes.length, { file: FILE }).index[0];
-  assertLtxError(
-    () =>
-      decodeFrame(bytes.subarray(offset, offset + size), {
-        file: FILE,
-        pgno: 16385,
-        pageSize: 65536,
-      }),
-    InvalidFrameError,
-    FILE,
-    "lock page",
-  );
+  assertFrameError(bytes.subarray(offset, offset + size), {
+    pgno: 16385,
+    pageSize: 65536,
+  }, "lock page");
 });
 
 Deno.test("decodeFrame() rejects a size prefix that disagrees with the frame", () => {
   const frame = frameOf(incrementalSpec({ pgnos: [3] }), 0);
   const view = new DataView(frame.buffer);
   view.setUint32(6, view.getUint32(6) + 1);
-  assertLtxError(
-    () => decodeFrame(frame, { file: FILE, pgno: 3, pageSize: 4096 }),
-    InvalidFrameError,
-    FILE,
-    "size prefix of",
-  );
-  assertLtxError(
-    () =>
-      decodeFrame(frame.subarray(0, 8), {
-        file: FILE,
-        pgno: 3,
-        pageSize: 4096,
-      }),
-    InvalidFrameError,
-    FILE,
+  assertFrameError(frame, { pgno: 3, pageSize: 4096 }, "size prefix of");
+  assertFrameError(
+    frame.subarray(0, 8),
+    { pgno: 3, pageSize: 4096 },
     "shorter than its 10-byte page header",
   );
-  assertLtxError(
-    () =>
-      decodeFrame(frame.subarray(0, 5), {
-        file: FILE,
-        pgno: 3,
-        pageSize: 4096,
-      }),
-    InvalidFrameError,
-    FILE,
+  assertFrameError(
+    frame.subarray(0, 5),
+    { pgno: 3, pageSize: 4096 },
     "shorter than a page header",
   );
 });
@@ -1106,57 +917,36 @@ Deno.test("decodeFrame() rejects corrupt payloads", () => {
   const spec = incrementalSpec({ pgnos: [3] });
   const frame = frameOf(spec, 0);
   frame.fill(0xff, 10);
-  const err = assertLtxError(
-    () => decodeFrame(frame, { file: FILE, pgno: 3, pageSize: 4096 }),
-    InvalidFrameError,
-    FILE,
+  const err = assertFrameError(
+    frame,
+    { pgno: 3, pageSize: 4096 },
     "corrupt LZ4 block",
   );
   assert.ok(err.cause instanceof Lz4Error);
   const legacy = frameOf(spec, 0, true);
-  assertLtxError(
-    () =>
-      decodeFrame(legacy.subarray(0, legacy.length - 1), {
-        file: FILE,
-        pgno: 3,
-        pageSize: 4096,
-      }),
-    InvalidFrameError,
-    FILE,
-    "LZ4 frame",
-  );
-  assertLtxError(
-    () =>
-      decodeFrame(concat([legacy, new Uint8Array(1)]), {
-        file: FILE,
-        pgno: 3,
-        pageSize: 4096,
-      }),
-    InvalidFrameError,
-    FILE,
-    "in a",
-  );
+  assertFrameError(legacy.subarray(0, legacy.length - 1), {
+    pgno: 3,
+    pageSize: 4096,
+  }, "LZ4 frame");
+  assertFrameError(concat([legacy, new Uint8Array(1)]), {
+    pgno: 3,
+    pageSize: 4096,
+  }, "in a");
 });
 
 Deno.test("decodeFrame() rejects a page of the wrong size", () => {
   const spec = incrementalSpec({ pgnos: [3] });
   const frame = frameOf(spec, 0);
-  assertLtxError(
-    () => decodeFrame(frame, { file: FILE, pgno: 3, pageSize: 8192 }),
-    InvalidFrameError,
-    FILE,
+  assertFrameError(
+    frame,
+    { pgno: 3, pageSize: 8192 },
     "decodes to 4096 bytes, expected 8192",
   );
-  assertLtxError(
-    () => decodeFrame(frame, { file: FILE, pgno: 3, pageSize: 2048 }),
-    InvalidFrameError,
-    FILE,
-  );
+  assertFrameError(frame, { pgno: 3, pageSize: 2048 });
   const legacy = frameOf(spec, 0, true);
-  assertLtxError(
-    () => decodeFrame(legacy, { file: FILE, pgno: 3, pageSize: 8192 }),
-    InvalidFrameError,
-    FILE,
+  assertFrameError(
+    legacy,
+    { pgno: 3, pageSize: 8192 },
     "decodes to 4096 bytes, expected 8192",
   );
 });
