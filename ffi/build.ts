@@ -207,7 +207,8 @@ function spawnError(p: BuildPlan, error: unknown): Error {
  */
 export function ensureShim(options: BuildShimOptions = {}): string {
   const p = plan(options);
-  if (!options.force && state(p) === "fresh") return p.outFile;
+  const before = state(p);
+  if (!options.force && before === "fresh") return p.outFile;
   Deno.mkdirSync(outDir(p.outFile), { recursive: true });
   const tmp = tempFile(p.outFile);
   let output: Deno.CommandOutput;
@@ -228,6 +229,19 @@ export function ensureShim(options: BuildShimOptions = {}): string {
     }
     throw failure(p, output);
   }
-  Deno.renameSync(tmp, p.outFile);
+  if (before === "missing") {
+    // Several processes may build a missing library at once (parallel
+    // tests). The first to link wins and the file is never replaced under a
+    // process that has already loaded it: a second copy at the same path
+    // would be a different library with its own globals.
+    try {
+      Deno.linkSync(tmp, p.outFile);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    Deno.removeSync(tmp);
+  } else {
+    Deno.renameSync(tmp, p.outFile);
+  }
   return p.outFile;
 }

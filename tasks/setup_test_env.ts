@@ -17,6 +17,7 @@
  */
 
 import { existsSync } from "node:fs";
+import { defaultShimPath, ensureShim } from "../ffi/build.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -127,6 +128,10 @@ export async function setupTestEnv(options: SetupOptions = {}): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(line));
   await ensureDebianPackages(log);
   await ensureNpmTools(log);
+  // Built here, once, rather than by whichever test process comes first.
+  const shim = defaultShimPath();
+  if (!existsSync(shim)) log(`Building ${shim}`);
+  ensureShim();
 }
 
 function missingDebianPackages(): string[] {
