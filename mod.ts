@@ -7,10 +7,41 @@
  * {@linkcode register} registers the VFS "litestream" for connections you
  * open yourself with `file:NAME?vfs=litestream&replica_url=...`.
  *
+ * Time travel, as in Litestream's VFS: every connection that uses the VFS
+ * has the SQL functions `litestream_txid()`, `litestream_time()`,
+ * `litestream_lag()` and `litestream_set_time(time)`, and the PRAGMAs
+ * `litestream_txid`, `litestream_lag` and `litestream_time` (get and set);
+ * {@linkcode Database.setTime} and {@linkcode Database.replicaState} wrap
+ * them. A time is RFC 3339 or relative (`5 minutes ago`, `yesterday`,
+ * `last week`), evaluated in UTC; `LATEST` returns to the live view. The
+ * view moves to the newest state whose LTX header time is at or before the
+ * target (a file stamped exactly at it counts: setting the time that
+ * `litestream_time()` reported gives the same view) and stops polling until
+ * `LATEST`. Set inside a read transaction, it moves when that transaction
+ * ends; errors (an unreadable time, one before the oldest state, which the
+ * message names) come at once and leave the view as it was. Where this
+ * differs from Litestream's VFS: `litestream_time()` is the commit time of
+ * the state shown, in time travel too (Litestream's returns the target);
+ * `litestream_lag()` counts from the listing at open (Litestream's reads -1
+ * until its first poll); PRAGMA errors carry their message (Litestream's
+ * read "SQL logic error").
+ *
+ * Settings: each URI parameter (or `open()` option) over its environment
+ * variable over the default: `replica_url` / `LITESTREAM_REPLICA_URL`,
+ * `poll_interval` / `LITESTREAM_POLL_INTERVAL`, `cache_size`, `log_level` /
+ * `LITESTREAM_LOG_LEVEL` (DEBUG, INFO, WARN, ERROR; INFO by default),
+ * `log_file` / `LITESTREAM_LOG_FILE` (standard error by default), and the
+ * write-mode settings `write_enabled` / `LITESTREAM_WRITE_ENABLED`,
+ * `sync_interval` / `LITESTREAM_SYNC_INTERVAL`, `buffer_path` /
+ * `LITESTREAM_BUFFER_PATH` (validated; enabling write mode fails to open,
+ * as it is not available in this version yet). A malformed value fails the
+ * open with a message naming the parameter or variable.
+ *
  * Permissions: `--allow-ffi` (libsqlite3 and the shim), `--allow-read` on
- * the replica directory and the shim, `--allow-env=LITESTREAM_REPLICA_URL,LITESTREAM_POLL_INTERVAL,LSVFS_SQLITE_LIB`
- * (optional: unreadable variables count as unset), and the first time only,
- * `--allow-write` and `--allow-run=cc` to build the shim into `dist/`.
+ * the replica directory and the shim, `--allow-env` for the variables above
+ * and `LSVFS_SQLITE_LIB` (optional: unreadable variables count as unset),
+ * `--allow-write` on a log file, and the first time only, `--allow-write`
+ * and `--allow-run=cc` to build the shim into `dist/`.
  *
  * @example Query a replica
  * ```ts ignore
@@ -30,13 +61,17 @@ import {
   Engine,
   PageNotFoundError,
   parseDuration,
+  parseLogLevel,
   ReplicaNotFoundError,
+  TimeTravelError,
   TxidGapError,
 } from "./src/engine/mod.ts";
+import type { LogLevel } from "./src/log/mod.ts";
 import { LtxError } from "./src/ltx/mod.ts";
 import {
   type BindParams,
   Database as SqliteDatabase,
+  type DatabaseOptions,
   SQLITE_READONLY,
   SqliteError,
   Statement,
@@ -53,6 +88,7 @@ export {
   type BindParams,
   type CacheStats,
   ConfigError,
+  type LogLevel,
   LtxError,
   PageNotFoundError,
   ReplicaNotFoundError,
@@ -60,6 +96,7 @@ export {
   SqliteError,
   Statement,
   StorageError,
+  TimeTravelError,
   TxidGapError,
   type VfsRegistration,
 };
@@ -81,6 +118,28 @@ export interface OpenOptions extends RegisterOptions {
   cacheSize?: number;
   /** The database name SQLite sees (in messages); `"replica.db"` by default. */
   name?: string;
+  /**
+   * DEBUG, INFO, WARN or ERROR (Litestream's `LITESTREAM_LOG_LEVEL`, which
+   * applies when this is not given); INFO by default. DEBUG logs every page
+   * fetched from the replica (cache hits stay in the shim and are counted,
+   * logged when the database closes).
+   */
+  logLevel?: LogLevel;
+  /** A file to append the log to (`LITESTREAM_LOG_FILE`); standard error by default. */
+  logFile?: string;
+}
+
+/** Where a connection's view of its replica stands. */
+export interface ReplicaState {
+  /** The view's TXID: 16 hex digits (`litestream_txid()`). */
+  txid: string;
+  /**
+   * When the view's state was committed, RFC 3339 in UTC
+   * (`litestream_time()`), live or in time travel.
+   */
+  time: string;
+  /** Whole seconds since the replica was last polled, -1 if never (`litestream_lag()`). */
+  lag: number;
 }
 
 let engine: Engine | undefined;
@@ -123,6 +182,47 @@ export function register(options: RegisterOptions = {}): VfsRegistration {
  * SQLite's result code, and a refused write points at write mode.
  */
 export class Database extends SqliteDatabase {
+  /**
+   * Opens a connection, as {@linkcode SqliteDatabase} does, and registers
+   * the litestream SQL functions on it when its main database uses the VFS.
+   *
+   * @param path A file name or `file:` URI (`file:app.db?vfs=litestream&...`).
+   * @param options How to open it.
+   */
+  constructor(path: string, options?: DatabaseOptions) {
+    super(path, options);
+    registration?.registerFunctions(this.unsafeHandle);
+  }
+
+  /**
+   * Travels in time (`litestream_set_time()`): the connection sees the
+   * newest state of the replica at or before `time` and stops polling,
+   * until the time is set again or to `"LATEST"`. Inside a read transaction
+   * the view moves when it ends.
+   *
+   * @param time A `Date`, RFC 3339 text, a relative time such as
+   * `"5 minutes ago"` or `"yesterday"` (UTC), or `"LATEST"`.
+   * @throws {SqliteError} When the time cannot be read, or is before the
+   * oldest state the replica holds (the message names that time); the
+   * connection stays as it was.
+   */
+  setTime(time: Date | string): void {
+    const text = time instanceof Date ? time.toISOString() : time;
+    this.get("SELECT litestream_set_time(?)", text);
+  }
+
+  /**
+   * Where this connection's view stands: TXID, commit time, lag.
+   *
+   * @returns The state.
+   * @throws {SqliteError} When the database does not use the VFS.
+   */
+  replicaState(): ReplicaState {
+    return this.get<ReplicaState>(
+      "SELECT litestream_txid() AS txid, litestream_time() AS time, litestream_lag() AS lag",
+    )!;
+  }
+
   /**
    * Runs a query and returns its rows as objects.
    *
@@ -188,11 +288,11 @@ export class Database extends SqliteDatabase {
   explainError(error: SqliteError): SqliteError {
     const cause = takeLastEngineError();
     if (cause !== undefined) {
-      return new SqliteError(
-        error.extendedCode,
-        `${error.message}: ${cause.message}`,
-        { cause },
-      );
+      // A PRAGMA or SQL function carries the engine's message already.
+      const message = error.message.includes(cause.message)
+        ? error.message
+        : `${error.message}: ${cause.message}`;
+      return new SqliteError(error.extendedCode, message, { cause });
     }
     if (error.code === SQLITE_READONLY) {
       return new SqliteError(
@@ -233,6 +333,10 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
       : parseDuration(options.pollInterval, "pollInterval");
     params.set("poll_interval", `${ms}ms`);
   }
+  if (options.logLevel !== undefined) {
+    params.set("log_level", parseLogLevel(options.logLevel, "logLevel"));
+  }
+  if (options.logFile !== undefined) params.set("log_file", options.logFile);
   if (options.cacheSize !== undefined) {
     if (!Number.isSafeInteger(options.cacheSize) || options.cacheSize < 0) {
       throw new ConfigError(
@@ -249,8 +353,9 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
 }
 
 /**
- * Page-cache counters of the shim for the whole process: hits, misses,
- * evictions and bytes held.
+ * Page-cache counters of the shim for every database opened through this
+ * registration (closed ones included): hits, misses, evictions and bytes
+ * held.
  *
  * @returns The counters, or undefined before anything was opened.
  */

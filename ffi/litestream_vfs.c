@@ -4,10 +4,14 @@
 **
 ** The shim is a loadable extension. Its entry point,
 ** sqlite3_litestreamvfs_init(), registers the VFS "litestream" once per
-** process (never as the default VFS) and returns SQLITE_OK_LOAD_PERMANENTLY.
-** It registers no auto-extension and touches no other VFS, so loading it can
-** never break a later sqlite3_open() in the process. It never links
-** libsqlite3: every SQLite call goes through the sqlite3_api_routines table
+** libsqlite3 (never as the default VFS), the SQL functions on the loading
+** connection if it uses the VFS, and an auto-extension that registers them
+** on every later connection that does; it returns
+** SQLITE_OK_LOAD_PERMANENTLY. The auto-extension always returns SQLITE_OK
+** and touches nothing but connections whose main database is served by the
+** VFS, so loading the shim never breaks a later sqlite3_open() in the
+** process (Litestream's did: its PR #1506). It never links libsqlite3:
+** every SQLite call goes through the sqlite3_api_routines table
 ** (SQLITE_EXTENSION_INIT1/2), so one build works in any SQLite client.
 **
 ** Supported:
@@ -15,8 +19,22 @@
 **   - Main-database files (SQLITE_OPEN_MAIN_DB), read-only. Their methods are
 **     forwarded to an ENGINE PORT (LsvfsPort, a table of function pointers).
 **     The host port is the only port so far: Deno installs it with
-**     lsvfs_host_install() (Deno.UnsafeCallback functions). A pipe port that
-**     talks to an engine child process will sit beside it.
+**     lsvfs_host_install() (Deno.UnsafeCallback functions). There is one
+**     host port per thread: a Deno isolate (the main one, each Worker, each
+**     module of `deno test`) runs on a thread of its own and installs its
+**     own, and a file uses the port of the thread that opened it. A pipe
+**     port that talks to an engine child process will sit beside it.
+**
+**   - PRAGMAs (SQLITE_FCNTL_PRAGMA): litestream_txid, litestream_time (get
+**     and set), litestream_lag, litestream_write_enabled, and any other
+**     litestream_* the engine answers; other pragmas never reach the port.
+**
+**   - SQL functions on every connection whose main database uses the VFS:
+**     litestream_txid(), litestream_time(), litestream_lag() and
+**     litestream_set_time(text) (SQLITE_DIRECTONLY). Each finds the main
+**     database's file with SQLITE_FCNTL_FILE_POINTER and makes the same
+**     port call as the PRAGMA. lsvfs_register_functions() registers them on
+**     a connection opened before the shim was loaded.
 **
 **   - A page cache per main-database file (LsvfsCache): a byte-bounded LRU of
 **     whole pages, 10 MiB by default, sized by the URI parameter cache_size
@@ -36,8 +54,7 @@
 **     and xSync answer SQLITE_READONLY and locks above SHARED are refused
 **     with SQLITE_READONLY. Write mode is a later issue.
 **
-**   - File controls (SQLITE_NOTFOUND for every op), so no litestream_*
-**     PRAGMAs or SQL functions yet.
+**   - File controls other than SQLITE_FCNTL_PRAGMA (SQLITE_NOTFOUND).
 **
 **   - WAL and memory mapping: the io methods are version 1 (no xShm*, no
 **     xFetch). The engine presents every database in rollback-journal mode.
@@ -52,11 +69,15 @@
 **     for the life of a file, and the database size it reports is a whole
 **     number of pages.
 **
-**   - The host port's functions run on the thread that called SQLite, so
-**     only Deno's thread may use a connection served by the host port. The
-**     shim's own shared state (the port table, the list of open files) is
-**     guarded by SQLITE_MUTEX_STATIC_VFS2; each cache belongs to one file,
-**     which SQLite uses from one thread at a time.
+**   - The host port's functions run on the thread that called SQLite, so a
+**     connection served by a host port is used only on the thread that
+**     opened it (as Deno does). The shim's own shared state (the host ports,
+**     the list of open files) is guarded by SQLITE_MUTEX_STATIC_VFS2; each
+**     cache belongs to one file, which SQLite uses from one thread at a time.
+**
+**   - If libsqlite3 is unloaded and loaded again while the shim stays loaded
+**     (Deno closes a library when the last isolate that opened it ends), the
+**     next sqlite3_litestreamvfs_init() registers the VFS in the new copy.
 **
 **   - Port calls do not re-enter the same file.
 **
@@ -66,10 +87,18 @@
 **     database zName (the full pathname SQLite gives xOpen). aParams holds
 **     nParams bytes: every URI parameter as "key\0value\0", in URI order.
 **     Sets *pFileId to the port's id for the file and *pPageSize.
-**   close(id); begin_read(id, pVersion); end_read(id);
+**   close(id, aStat, nStat): aStat holds the file's nStat page-cache
+**     counters (lsvfs_cache_stats() order), for the engine to log.
+**   begin_read(id, pVersion); end_read(id);
 **   file_size(id, pSize); read_page(id, pgno, pBuf: pageSize bytes);
 **   error_message(zBuf, nBuf): copies the text of the port's last error,
 **     NUL-terminated and truncated to nBuf bytes; returns its length.
+**   pragma(id, zName, zValue, zOut, nOut, pnOut): a PRAGMA or SQL function
+**     (see lsvfsPortPragma). zName is the pragma's name as written, zValue
+**     its value or NULL for a get. On SQLITE_OK, *pnOut is the result's
+**     length in bytes (written to zOut, NUL-terminated, truncated to nOut),
+**     or -1 for no result. SQLITE_NOTFOUND: not the engine's pragma. Any
+**     other code: an error whose text error_message() gives.
 **
 ** Every out-pointer and page buffer the shim passes for a file stays at the
 ** same address from open to close, so a port may map it once.
@@ -80,7 +109,7 @@ SQLITE_EXTENSION_INIT1
 #include <string.h>
 
 /*
-** Marks the four exported functions. The build hides every other symbol
+** Marks the five exported functions. The build hides every other symbol
 ** (-fvisibility=hidden), sqlite3_api included, so the shim never binds to
 ** another extension's sqlite3_api or lends its own.
 */
@@ -103,7 +132,13 @@ SQLITE_EXTENSION_INIT1
 #define LSVFS_ERRMSG_SIZE 512
 
 /* Number of function pointers lsvfs_host_install() takes. */
-#define LSVFS_HOST_NFN 7
+#define LSVFS_HOST_NFN 8
+
+/* Room for one pragma result, NUL included (longer ones are truncated). */
+#define LSVFS_PRAGMA_OUT_SIZE 4096
+
+/* Prefix of the pragmas the port answers. */
+#define LSVFS_PRAGMA_PREFIX "litestream_"
 
 /* Number of counters lsvfs_cache_stats() can report. */
 #define LSVFS_NSTAT 7
@@ -132,12 +167,30 @@ struct LsvfsPort {
   const char *zName; /* "host" (later "pipe"), for log messages */
   int (*xOpen)(const char *zName, const char *aParams, int nParams,
                int *pFileId, int *pPageSize);
-  int (*xClose)(int iFile);
+  int (*xClose)(int iFile, const sqlite3_uint64 *aStat, int nStat);
   int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion);
   int (*xEndRead)(int iFile);
   int (*xFileSize)(int iFile, sqlite3_int64 *pSize);
   int (*xReadPage)(int iFile, unsigned int pgno, void *pBuf);
   int (*xErrorMessage)(char *zBuf, int nBuf);
+  int (*xPragma)(int iFile, const char *zName, const char *zValue,
+                 char *zOut, int nOut, int *pnOut);
+};
+
+/*
+** A host port and its bookkeeping: one per thread that installed one (see
+** tLsvfsHost). Never freed (a file holds a pointer to its port until it
+** closes, and the struct is small); one its thread uninstalled is free for
+** the next thread that installs.
+*/
+typedef struct LsvfsHost LsvfsHost;
+struct LsvfsHost {
+  int bInUse;              /* True while a thread's tLsvfsHost points here */
+  int bInstalled;          /* True while port holds the thread's functions */
+  int nUser;               /* Files open (or opening) through port */
+  LsvfsPort port;          /* The host port */
+  sqlite3_uint64 aClosedStat[LSVFS_NSTAT]; /* Counters of its closed files */
+  LsvfsHost *pNext;        /* Next host of any thread (gLsvfs.pHosts) */
 };
 
 /*
@@ -405,6 +458,7 @@ typedef struct LsvfsFile LsvfsFile;
 struct LsvfsFile {
   sqlite3_file base;       /* Base class. Must be first. */
   const LsvfsPort *pPort;  /* The port serving this file */
+  LsvfsHost *pHost;        /* The host port's bookkeeping, if a host port */
   int iId;                 /* The port's id for the file (open's out-slot) */
   int szPage;              /* Page size in bytes (open's out-slot) */
   int eLock;               /* SQLITE_LOCK_NONE, _SHARED, ... as SQLite set */
@@ -412,20 +466,21 @@ struct LsvfsFile {
   sqlite3_int64 iSize;     /* Database size in bytes (file_size's out-slot) */
   sqlite3_uint64 iVersion; /* View version (begin_read's out-slot) */
   unsigned char *aScratch; /* szPage bytes: read_page's buffer */
+  char *zPragmaOut;        /* LSVFS_PRAGMA_OUT_SIZE bytes once a pragma ran */
+  int nPragmaOut;          /* pragma's out-slot: result length, or -1 */
   LsvfsCache cache;        /* Pages of this file */
   LsvfsFile *pNext;        /* Next open main-database file (gLsvfs.pFiles) */
 };
 
 /* Process-wide state. Guarded by lsvfsEnter()/lsvfsLeave() after init. */
 static struct {
-  int bRegistered;          /* True once the VFS is registered */
   sqlite3_vfs *pDefault;    /* The VFS that serves everything else */
-  int bHostInstalled;       /* True while hostPort holds Deno's functions */
-  int nHostUser;            /* Files open (or opening) through hostPort */
-  LsvfsPort hostPort;       /* The host port */
+  LsvfsHost *pHosts;        /* Every host port ever installed */
   LsvfsFile *pFiles;        /* Open main-database files */
-  sqlite3_uint64 aClosedStat[LSVFS_NSTAT]; /* Counters of closed files */
 } gLsvfs;
+
+/* This thread's host port, once it installed one. */
+static _Thread_local LsvfsHost *tLsvfsHost;
 
 /* Enters the shim's mutex (a no-op in a single-threaded SQLite). */
 static void lsvfsEnter(void){
@@ -549,6 +604,51 @@ static int lsvfsReadRange(LsvfsFile *p, unsigned char *zBuf, int iAmt,
   return SQLITE_OK;
 }
 
+/*
+** Asks the port for pragma zName of file p: a get when zValue is NULL, else
+** a set. On SQLITE_OK sets *pzResult to the result (sqlite3_free it), or
+** NULL when there is none. SQLITE_NOTFOUND: not the engine's pragma. On any
+** other code sets *pzErr to the port's message (sqlite3_free it; NULL if out
+** of memory). The PRAGMA and the SQL functions both come here.
+*/
+static int lsvfsPortPragma(LsvfsFile *p, const char *zName,
+                           const char *zValue, char **pzResult, char **pzErr){
+  int rc;
+  *pzResult = 0;
+  *pzErr = 0;
+  if( p->zPragmaOut==0 ){
+    p->zPragmaOut = sqlite3_malloc(LSVFS_PRAGMA_OUT_SIZE);
+    if( p->zPragmaOut==0 ) return SQLITE_NOMEM;
+  }
+  p->zPragmaOut[0] = 0;
+  p->nPragmaOut = -1;
+  rc = p->pPort->xPragma(p->iId, zName, zValue, p->zPragmaOut,
+                         LSVFS_PRAGMA_OUT_SIZE, &p->nPragmaOut);
+  if( rc==SQLITE_OK ){
+    if( p->nPragmaOut>=0 ){
+      int n = p->nPragmaOut<LSVFS_PRAGMA_OUT_SIZE
+            ? p->nPragmaOut : LSVFS_PRAGMA_OUT_SIZE-1;
+      *pzResult = sqlite3_mprintf("%.*s", n, p->zPragmaOut);
+      if( *pzResult==0 ) rc = SQLITE_NOMEM;
+    }
+  }else if( rc!=SQLITE_NOTFOUND ){
+    char zMsg[LSVFS_ERRMSG_SIZE];
+    int n = 0;
+    zMsg[0] = 0;
+    if( p->pPort->xErrorMessage ){
+      n = p->pPort->xErrorMessage(zMsg, (int)sizeof(zMsg));
+      zMsg[sizeof(zMsg)-1] = 0;
+    }
+    if( n>0 && zMsg[0] ){
+      *pzErr = sqlite3_mprintf("%s", zMsg);
+    }else{
+      *pzErr = sqlite3_mprintf("litestream: %s failed: %s", zName,
+                               sqlite3_errstr(rc));
+    }
+  }
+  return rc;
+}
+
 /* Closes a main-database file: ends a read left open, closes it on the
 ** port, frees its memory. */
 static int lsvfsClose(sqlite3_file *pFile){
@@ -560,7 +660,11 @@ static int lsvfsClose(sqlite3_file *pFile){
     p->eLock = SQLITE_LOCK_NONE;
   }
   {
-    int rc2 = p->pPort->xClose(p->iId);
+    sqlite3_uint64 aStat[LSVFS_NSTAT];
+    int rc2;
+    memset(aStat, 0, sizeof(aStat));
+    lsvfsCacheAddStats(&p->cache, aStat);
+    rc2 = p->pPort->xClose(p->iId, aStat, LSVFS_NSTAT);
     if( rc2!=SQLITE_OK ){
       lsvfsPortError(p->pPort, rc2, "close");
       if( rc==SQLITE_OK ) rc = rc2;
@@ -573,15 +677,19 @@ static int lsvfsClose(sqlite3_file *pFile){
       break;
     }
   }
-  gLsvfs.aClosedStat[0] += p->cache.nHit;
-  gLsvfs.aClosedStat[1] += p->cache.nMiss;
-  gLsvfs.aClosedStat[2] += p->cache.nEvict;
-  gLsvfs.aClosedStat[3] += p->cache.nDrop;
-  if( p->pPort==&gLsvfs.hostPort ) gLsvfs.nHostUser--;
+  if( p->pHost ){
+    p->pHost->aClosedStat[0] += p->cache.nHit;
+    p->pHost->aClosedStat[1] += p->cache.nMiss;
+    p->pHost->aClosedStat[2] += p->cache.nEvict;
+    p->pHost->aClosedStat[3] += p->cache.nDrop;
+    p->pHost->nUser--;
+  }
   lsvfsLeave();
   lsvfsCacheFree(&p->cache);
   sqlite3_free(p->aScratch);
   p->aScratch = 0;
+  sqlite3_free(p->zPragmaOut);
+  p->zPragmaOut = 0;
   p->base.pMethods = 0;
   return rc;
 }
@@ -678,10 +786,32 @@ static int lsvfsCheckReservedLock(sqlite3_file *pFile, int *pResOut){
   return SQLITE_OK;
 }
 
-/* No file controls yet (PRAGMAs come with the next issue). */
+/*
+** SQLITE_FCNTL_PRAGMA for litestream_* pragmas goes to the port (at prepare
+** time, as SQLite runs it); every other pragma and file control is
+** SQLITE_NOTFOUND, so SQLite does what it always does.
+*/
 static int lsvfsFileControl(sqlite3_file *pFile, int op, void *pArg){
-  (void)pFile; (void)op; (void)pArg;
-  return SQLITE_NOTFOUND;
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  char **azArg;
+  char *zResult = 0;
+  char *zErr = 0;
+  int rc;
+  if( op!=SQLITE_FCNTL_PRAGMA ) return SQLITE_NOTFOUND;
+  azArg = (char**)pArg;
+  if( azArg[1]==0 || sqlite3_strnicmp(azArg[1], LSVFS_PRAGMA_PREFIX,
+                                      (int)sizeof(LSVFS_PRAGMA_PREFIX)-1)!=0 ){
+    return SQLITE_NOTFOUND;
+  }
+  rc = lsvfsPortPragma(p, azArg[1], azArg[2], &zResult, &zErr);
+  if( rc==SQLITE_OK ){
+    azArg[0] = zResult;
+  }else if( rc!=SQLITE_NOTFOUND ){
+    azArg[0] = zErr;
+  }else{
+    sqlite3_free(zErr);
+  }
+  return rc;
 }
 
 /* Writes do not happen yet; 4096 is SQLite's own default. */
@@ -794,29 +924,31 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
                          sqlite3_file *pFile, int flags, int *pOutFlags){
   LsvfsFile *p = (LsvfsFile*)pFile;
   const LsvfsPort *pPort = 0;
-  sqlite3_int64 nCacheByte;
+  sqlite3_int64 nCacheByte = LSVFS_DEFAULT_CACHE_BYTES;
   char *aParams = 0;
   int nParams = 0;
   int rc;
   (void)pVfs;
 
   memset(p, 0, sizeof(*p));
-  rc = lsvfsCacheSizeParam(zName, &nCacheByte);
-  if( rc!=SQLITE_OK ) return rc;
 
   lsvfsEnter();
-  if( gLsvfs.bHostInstalled ){
-    pPort = &gLsvfs.hostPort;
-    gLsvfs.nHostUser++;
+  if( tLsvfsHost && tLsvfsHost->bInstalled ){
+    p->pHost = tLsvfsHost;
+    pPort = &p->pHost->port;
+    p->pHost->nUser++;
   }
   lsvfsLeave();
   if( pPort==0 ){
     sqlite3_log(SQLITE_CANTOPEN, "litestream: cannot open \"%s\": no engine "
-        "is attached (the pipe port is not implemented yet)", zName);
+        "is attached on this thread (the pipe port is not implemented yet)",
+        zName);
     return SQLITE_CANTOPEN;
   }
   p->pPort = pPort;
 
+  /* The engine validates every parameter first (cache_size included), so
+  ** a malformed one fails with its message; the check below is a backstop. */
   rc = lsvfsGatherParams(zName, &aParams, &nParams);
   if( rc==SQLITE_OK ){
     rc = pPort->xOpen(zName, aParams ? aParams : "", nParams,
@@ -824,24 +956,29 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
     sqlite3_free(aParams);
     if( rc!=SQLITE_OK ) lsvfsPortError(pPort, rc, "open");
   }
+  if( rc==SQLITE_OK ){
+    rc = lsvfsCacheSizeParam(zName, &nCacheByte);
+    if( rc!=SQLITE_OK ) pPort->xClose(p->iId, 0, 0);
+  }
   if( rc==SQLITE_OK && !lsvfsIsPageSize(p->szPage) ){
     sqlite3_log(SQLITE_CANTOPEN,
         "litestream: engine reported an invalid page size: %d", p->szPage);
-    pPort->xClose(p->iId);
+    pPort->xClose(p->iId, 0, 0);
     rc = SQLITE_CANTOPEN;
   }
   if( rc==SQLITE_OK ){
     p->aScratch = sqlite3_malloc64((sqlite3_uint64)p->szPage);
     if( p->aScratch==0 ){
-      pPort->xClose(p->iId);
+      pPort->xClose(p->iId, 0, 0);
       rc = SQLITE_NOMEM;
     }
   }
   if( rc!=SQLITE_OK ){
     lsvfsEnter();
-    if( pPort==&gLsvfs.hostPort ) gLsvfs.nHostUser--;
+    if( p->pHost ) p->pHost->nUser--;
     lsvfsLeave();
     p->pPort = 0;
+    p->pHost = 0;
     return rc;
   }
 
@@ -968,30 +1105,41 @@ static sqlite3_vfs gLsvfsVfs = {
 };
 
 /*
-** Registers the VFS "litestream", not as the default, once per process.
-** On failure sets *pzErr to a message (sqlite3_free it).
+** Registers the VFS "litestream", not as the default, once per libsqlite3:
+** again if the library the shim is bound to no longer has it (it was
+** unloaded and loaded anew, and what the shim knew of the old copy is gone
+** with it). On failure sets *pzErr to a message (sqlite3_free it).
 */
 static int lsvfsRegister(char **pzErr){
   int rc = SQLITE_OK;
+  sqlite3_vfs *pFound;
   lsvfsEnter();
-  if( !gLsvfs.bRegistered ){
+  pFound = sqlite3_vfs_find(LSVFS_NAME);
+  if( pFound==&gLsvfsVfs ){
+    /* Registered in this library already. */
+  }else if( pFound!=0 ){
+    *pzErr = sqlite3_mprintf("litestream: another VFS is already "
+                             "registered as \"%s\"", LSVFS_NAME);
+    rc = SQLITE_ERROR;
+  }else{
     sqlite3_vfs *pDflt = sqlite3_vfs_find(0);
     if( pDflt==0 ){
       *pzErr = sqlite3_mprintf("litestream: no default VFS to wrap");
       rc = SQLITE_ERROR;
-    }else if( sqlite3_vfs_find(LSVFS_NAME)!=0 ){
-      *pzErr = sqlite3_mprintf("litestream: another VFS is already "
-                               "registered as \"%s\"", LSVFS_NAME);
-      rc = SQLITE_ERROR;
     }else{
+      if( gLsvfs.pDefault ){
+        /* A new copy of libsqlite3: files of the old one died with it. */
+        LsvfsHost *pHost;
+        gLsvfs.pFiles = 0;
+        for(pHost=gLsvfs.pHosts; pHost; pHost=pHost->pNext) pHost->nUser = 0;
+      }
       gLsvfs.pDefault = pDflt;
+      gLsvfsVfs.pNext = 0;
       gLsvfsVfs.szOsFile = pDflt->szOsFile>(int)sizeof(LsvfsFile)
                          ? pDflt->szOsFile : (int)sizeof(LsvfsFile);
       gLsvfsVfs.mxPathname = pDflt->mxPathname;
       rc = sqlite3_vfs_register(&gLsvfsVfs, 0);
-      if( rc==SQLITE_OK ){
-        gLsvfs.bRegistered = 1;
-      }else{
+      if( rc!=SQLITE_OK ){
         *pzErr = sqlite3_mprintf("litestream: cannot register the VFS");
       }
     }
@@ -1002,19 +1150,159 @@ static int lsvfsRegister(char **pzErr){
 
 /*
 ******************************************************************************
+** SQL functions
+******************************************************************************
+*/
+
+/* How a SQL function returns the port's result. */
+#define LSVFS_RESULT_TEXT 0   /* as text */
+#define LSVFS_RESULT_INT 1    /* as an integer */
+#define LSVFS_RESULT_NULL 2   /* NULL (a set) */
+
+/* One SQL function: a port pragma call. */
+typedef struct LsvfsSqlFunc LsvfsSqlFunc;
+struct LsvfsSqlFunc {
+  const char *zName;   /* SQL name */
+  int nArg;            /* 0 for a get, 1 for a set */
+  int eFlags;          /* More sqlite3_create_function_v2() flags */
+  const char *zPragma; /* Pragma name sent to the port */
+  int eResult;         /* LSVFS_RESULT_* */
+};
+
+/* The functions, as Litestream's VFS has them. */
+static const LsvfsSqlFunc aLsvfsSqlFunc[] = {
+  { "litestream_txid", 0, 0, "litestream_txid", LSVFS_RESULT_TEXT },
+  { "litestream_time", 0, 0, "litestream_time", LSVFS_RESULT_TEXT },
+  { "litestream_lag", 0, 0, "litestream_lag", LSVFS_RESULT_INT },
+  { "litestream_set_time", 1, SQLITE_DIRECTONLY, "litestream_time",
+    LSVFS_RESULT_NULL },
+};
+
+/* The main database's file of db if the VFS serves it, else NULL. */
+static LsvfsFile *lsvfsMainFile(sqlite3 *db){
+  sqlite3_file *pFile = 0;
+  if( sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER,
+                           (void*)&pFile)!=SQLITE_OK ){
+    return 0;
+  }
+  if( pFile==0 || pFile->pMethods!=&gLsvfsIoMethods ) return 0;
+  return (LsvfsFile*)pFile;
+}
+
+/* Decimal text (an optional '-', then digits) to an integer; 0 if not. */
+static sqlite3_int64 lsvfsAtoi(const char *z){
+  sqlite3_int64 n = 0;
+  int bNeg = 0;
+  if( *z=='-' ){
+    bNeg = 1;
+    z++;
+  }
+  for(; *z>='0' && *z<='9'; z++) n = n*10 + (*z - '0');
+  return bNeg ? -n : n;
+}
+
+/* Every SQL function: the same port call as its PRAGMA. */
+static void lsvfsSqlFunction(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv){
+  const LsvfsSqlFunc *pFunc = (const LsvfsSqlFunc*)sqlite3_user_data(ctx);
+  LsvfsFile *p = lsvfsMainFile(sqlite3_context_db_handle(ctx));
+  const char *zValue = 0;
+  char *zResult = 0;
+  char *zErr = 0;
+  int rc;
+  if( p==0 ){
+    zErr = sqlite3_mprintf("%s(): the main database of this connection is "
+                           "not opened with the litestream VFS", pFunc->zName);
+    sqlite3_result_error(ctx, zErr ? zErr : pFunc->zName, -1);
+    sqlite3_free(zErr);
+    return;
+  }
+  if( argc>0 ){
+    zValue = (const char*)sqlite3_value_text(argv[0]);
+    if( zValue==0 ){
+      zErr = sqlite3_mprintf("%s(): expected a time as text, or 'LATEST'",
+                             pFunc->zName);
+      sqlite3_result_error(ctx, zErr ? zErr : pFunc->zName, -1);
+      sqlite3_free(zErr);
+      return;
+    }
+  }
+  rc = lsvfsPortPragma(p, pFunc->zPragma, zValue, &zResult, &zErr);
+  if( rc==SQLITE_NOTFOUND ){
+    sqlite3_free(zErr);
+    zErr = sqlite3_mprintf("%s(): the engine does not answer it",
+                           pFunc->zName);
+    rc = SQLITE_ERROR;
+  }
+  if( rc!=SQLITE_OK ){
+    if( rc==SQLITE_NOMEM ){
+      sqlite3_result_error_nomem(ctx);
+    }else{
+      sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+      if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
+    }
+    sqlite3_free(zErr);
+    sqlite3_free(zResult);
+    return;
+  }
+  if( pFunc->eResult==LSVFS_RESULT_NULL || zResult==0 ){
+    sqlite3_result_null(ctx);
+    sqlite3_free(zResult);
+  }else if( pFunc->eResult==LSVFS_RESULT_INT ){
+    sqlite3_result_int64(ctx, lsvfsAtoi(zResult));
+    sqlite3_free(zResult);
+  }else{
+    sqlite3_result_text(ctx, zResult, -1, sqlite3_free);
+  }
+}
+
+/*
+** Registers the SQL functions on db if its main database uses the VFS.
+** SQLITE_NOTFOUND if it does not; else what sqlite3_create_function_v2()
+** returned first that was not SQLITE_OK.
+*/
+static int lsvfsRegisterFunctions(sqlite3 *db){
+  int rc = SQLITE_OK;
+  size_t i;
+  if( db==0 || lsvfsMainFile(db)==0 ) return SQLITE_NOTFOUND;
+  for(i=0; i<sizeof(aLsvfsSqlFunc)/sizeof(aLsvfsSqlFunc[0]); i++){
+    const LsvfsSqlFunc *pFunc = &aLsvfsSqlFunc[i];
+    int rc2 = sqlite3_create_function_v2(db, pFunc->zName, pFunc->nArg,
+        SQLITE_UTF8 | pFunc->eFlags, (void*)pFunc, lsvfsSqlFunction, 0, 0, 0);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/*
+** The auto-extension: SQLite calls it in every sqlite3_open*() of the
+** process once the main database is open. It registers the functions on
+** connections that use the VFS and always returns SQLITE_OK: a failure here
+** would fail the open (a missing return value did, in Litestream's).
+*/
+static int lsvfsAutoExtension(sqlite3 *db, char **pzErrMsg,
+                              const sqlite3_api_routines *pApi){
+  (void)pzErrMsg; (void)pApi;
+  (void)lsvfsRegisterFunctions(db);
+  return SQLITE_OK;
+}
+
+/*
+******************************************************************************
 ** Exported functions
 ******************************************************************************
 */
 
 /*
 ** The extension's entry point (SQLite derives the name from the file name
-** litestream-vfs.so). Registers the VFS; the library stays loaded.
+** litestream-vfs.so). Registers the VFS, the SQL functions on db if its main
+** database uses the VFS, and the auto-extension that registers them on
+** later connections; the library stays loaded.
 */
 LSVFS_EXPORT int sqlite3_litestreamvfs_init(sqlite3 *db, char **pzErrMsg,
                                const sqlite3_api_routines *pApi){
   char *zErr = 0;
   int rc;
-  (void)db;
   SQLITE_EXTENSION_INIT2(pApi);
   if( sqlite3_libversion_number()<LSVFS_MIN_SQLITE ){
     /* sqlite3_uri_key() is missing from older routine tables. */
@@ -1033,54 +1321,103 @@ LSVFS_EXPORT int sqlite3_litestreamvfs_init(sqlite3 *db, char **pzErrMsg,
     }
     return rc;
   }
+  (void)lsvfsRegisterFunctions(db);
+  rc = sqlite3_auto_extension((void(*)(void))lsvfsAutoExtension);
+  if( rc!=SQLITE_OK ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf("litestream: cannot register the SQL "
+                                  "functions for new connections");
+    }
+    return rc;
+  }
   return SQLITE_OK_LOAD_PERMANENTLY;
 }
 
 /*
-** Installs the host port: aFn holds nFn (LSVFS_HOST_NFN) function pointers
-** in LsvfsPort order: open, close, begin_read, end_read, file_size,
-** read_page, error_message. SQLITE_MISUSE before the extension is loaded
-** or for a wrong table; SQLITE_BUSY while files are open on the old one.
+** Registers the SQL functions on db (a connection opened before the shim
+** was loaded, or after sqlite3_reset_auto_extension()). SQLITE_OK, or
+** SQLITE_NOTFOUND if db's main database does not use the VFS, or
+** SQLITE_MISUSE before the extension is loaded.
+*/
+LSVFS_EXPORT int lsvfs_register_functions(sqlite3 *db){
+  if( sqlite3_api==0 ) return SQLITE_MISUSE;
+  return lsvfsRegisterFunctions(db);
+}
+
+/*
+** Installs the calling thread's host port: aFn holds nFn (LSVFS_HOST_NFN)
+** function pointers in LsvfsPort order: open, close, begin_read, end_read,
+** file_size, read_page, error_message, pragma. Files this thread opens
+** afterwards use them. SQLITE_MISUSE before the extension is loaded or for
+** a wrong table; SQLITE_BUSY while files are open on the thread's old one;
+** SQLITE_NOMEM.
 */
 LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
   int i;
   int rc = SQLITE_OK;
+  LsvfsHost *pHost;
   if( sqlite3_api==0 || aFn==0 || nFn!=LSVFS_HOST_NFN ) return SQLITE_MISUSE;
   for(i=0; i<nFn; i++){
     if( aFn[i]==0 ) return SQLITE_MISUSE;
   }
+  pHost = tLsvfsHost;
+  if( pHost==0 ){
+    lsvfsEnter();
+    for(pHost=gLsvfs.pHosts; pHost && pHost->bInUse; pHost=pHost->pNext){}
+    if( pHost ) pHost->bInUse = 1;
+    lsvfsLeave();
+  }
+  if( pHost==0 ){
+    pHost = sqlite3_malloc(sizeof(*pHost));
+    if( pHost==0 ) return SQLITE_NOMEM;
+    memset(pHost, 0, sizeof(*pHost));
+    pHost->bInUse = 1;
+    lsvfsEnter();
+    pHost->pNext = gLsvfs.pHosts;
+    gLsvfs.pHosts = pHost;
+    lsvfsLeave();
+  }
+  tLsvfsHost = pHost;
   lsvfsEnter();
-  if( gLsvfs.nHostUser>0 ){
+  if( pHost->nUser>0 ){
     rc = SQLITE_BUSY;
   }else{
-    LsvfsPort *pPort = &gLsvfs.hostPort;
+    LsvfsPort *pPort = &pHost->port;
     pPort->zName = "host";
     pPort->xOpen = (int(*)(const char*, const char*, int, int*, int*))aFn[0];
-    pPort->xClose = (int(*)(int))aFn[1];
+    pPort->xClose = (int(*)(int, const sqlite3_uint64*, int))aFn[1];
     pPort->xBeginRead = (int(*)(int, sqlite3_uint64*))aFn[2];
     pPort->xEndRead = (int(*)(int))aFn[3];
     pPort->xFileSize = (int(*)(int, sqlite3_int64*))aFn[4];
     pPort->xReadPage = (int(*)(int, unsigned int, void*))aFn[5];
     pPort->xErrorMessage = (int(*)(char*, int))aFn[6];
-    gLsvfs.bHostInstalled = 1;
+    pPort->xPragma = (int(*)(int, const char*, const char*, char*, int,
+                             int*))aFn[7];
+    pHost->bInstalled = 1;
   }
   lsvfsLeave();
   return rc;
 }
 
 /*
-** Removes the host port, so its functions may be freed. SQLITE_BUSY while
-** files are open on it; SQLITE_MISUSE before the extension is loaded.
+** Removes the calling thread's host port, so its functions may be freed.
+** SQLITE_BUSY while files are open on it; SQLITE_MISUSE before the
+** extension is loaded.
 */
 LSVFS_EXPORT int lsvfs_host_uninstall(void){
   int rc = SQLITE_OK;
+  LsvfsHost *pHost = tLsvfsHost;
   if( sqlite3_api==0 ) return SQLITE_MISUSE;
+  if( pHost==0 ) return SQLITE_OK;
   lsvfsEnter();
-  if( gLsvfs.nHostUser>0 ){
+  if( pHost->nUser>0 ){
     rc = SQLITE_BUSY;
   }else{
-    gLsvfs.bHostInstalled = 0;
-    memset(&gLsvfs.hostPort, 0, sizeof(gLsvfs.hostPort));
+    pHost->bInstalled = 0;
+    memset(&pHost->port, 0, sizeof(pHost->port));
+    memset(pHost->aClosedStat, 0, sizeof(pHost->aClosedStat));
+    pHost->bInUse = 0;
+    tLsvfsHost = 0;
   }
   lsvfsLeave();
   return rc;
@@ -1089,25 +1426,28 @@ LSVFS_EXPORT int lsvfs_host_uninstall(void){
 /*
 ** Copies up to nOut page-cache counters into aOut: hits, misses, evictions,
 ** drops (cache emptied for a new view version), bytes held, pages held,
-** byte bound. iFile is a host-port file id, or -1 for the whole process
-** (counters of closed files included; bytes, pages and bound of open files
-** only). Returns SQLITE_OK, SQLITE_NOTFOUND for an unknown file, or
-** SQLITE_MISUSE before the extension is loaded.
+** byte bound. iFile is a file id of the calling thread's host port, or -1
+** for every file of that port (counters of closed files included; bytes,
+** pages and bound of open files only). Returns SQLITE_OK, SQLITE_NOTFOUND
+** for an unknown file or a thread without a host port, or SQLITE_MISUSE
+** before the extension is loaded.
 */
 LSVFS_EXPORT int lsvfs_cache_stats(int iFile, sqlite3_uint64 *aOut, int nOut){
   sqlite3_uint64 aStat[LSVFS_NSTAT];
+  LsvfsHost *pHost = tLsvfsHost;
   LsvfsFile *p;
   int bFound = 0;
   int i;
   if( sqlite3_api==0 || aOut==0 || nOut<0 ) return SQLITE_MISUSE;
+  if( pHost==0 ) return SQLITE_NOTFOUND;
   memset(aStat, 0, sizeof(aStat));
   lsvfsEnter();
   if( iFile<0 ){
-    memcpy(aStat, gLsvfs.aClosedStat, sizeof(aStat));
+    memcpy(aStat, pHost->aClosedStat, sizeof(aStat));
     bFound = 1;
   }
   for(p=gLsvfs.pFiles; p; p=p->pNext){
-    if( iFile<0 || (p->pPort==&gLsvfs.hostPort && p->iId==iFile) ){
+    if( p->pHost==pHost && (iFile<0 || p->iId==iFile) ){
       lsvfsCacheAddStats(&p->cache, aStat);
       bFound = 1;
     }

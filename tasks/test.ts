@@ -3,11 +3,10 @@
  * `mod.ts` in one `deno test`, then every module of `tests/` in a process of
  * its own.
  *
- * Why separate processes: the VFS's host port is process-wide (one
- * libsqlite3, one shim, one set of callbacks), and `deno test` runs modules
- * in one process, each in its own isolate. Two modules registering the VFS
- * would hand the shim callbacks of an isolate that is gone or busy on
- * another thread.
+ * Why separate processes: an integration module loads libsqlite3 and the C
+ * shim, starts servers and child processes; a bug in the shim is a crash,
+ * and in a process of its own it costs that module's results only, with its
+ * output kept whole.
  *
  * Extra arguments are passed to every `deno test` (e.g. `--filter x`).
  *

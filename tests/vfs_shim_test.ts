@@ -38,6 +38,11 @@ interface Fixture {
   version: bigint;
   /** Thrown by readPage() while set. */
   failRead?: unknown;
+  /** What pragma() answers, by lower-case name; undefined: not the engine's. */
+  pragmas?: Record<
+    string,
+    string | null | ((value: string | null) => string | null)
+  >;
   /** Calls made on files of this fixture. */
   calls: {
     open: number;
@@ -46,6 +51,7 @@ interface Fixture {
     size: number;
     readPage: number;
     close: number;
+    pragma: [string, string | null][];
   };
 }
 
@@ -99,6 +105,13 @@ class FixtureFile implements DatabaseFile {
       `page ${pgno} past end`,
     );
     out.set(view!.subarray(start, start + this.pageSize));
+  }
+
+  pragma(name: string, value: string | null): string | null | undefined {
+    this.#fixture.calls.pragma.push([name, value]);
+    const answer = this.#fixture.pragmas?.[name.toLowerCase()];
+    if (typeof answer === "function") return answer(value);
+    return answer;
   }
 
   close(): void {
@@ -157,6 +170,7 @@ function addFixture(key: string, bytes: Uint8Array): Fixture {
       size: 0,
       readPage: 0,
       close: 0,
+      pragma: [],
     },
   };
   fixtures.set(key, fixture);
@@ -300,7 +314,12 @@ Deno.test("litestream VFS refuses a malformed cache_size with SQLITE_CANTOPEN", 
     () => openVfs("badcache", "&cache_size=10MB"),
     (e) => e instanceof SqliteError && e.code === SQLITE_CANTOPEN,
   );
-  assert.equal(fixtures.get("badcache")!.calls.open, 0);
+  // The engine sees the parameters first (the real one rejects cache_size
+  // with a message naming it); this opener does not, so the shim's own
+  // check refuses and closes what was opened.
+  const { calls } = fixtures.get("badcache")!;
+  assert.equal(calls.open, 1);
+  assert.equal(calls.close, 1);
 });
 
 function failingQuery(key: string, error: unknown): SqliteError {
@@ -444,6 +463,141 @@ Deno.test("the shim's page cache passes its C unit test", () => {
   assert.match(new TextDecoder().decode(run.stdout), /lru_test\.c: ok/);
 });
 
+Deno.test("litestream VFS sends litestream_* PRAGMAs to the engine, and no others", () => {
+  const fixture = addFixture("pragma", makeDatabase("pragma.db"));
+  let time = "2024-01-15T10:30:00Z";
+  fixture.pragmas = {
+    litestream_txid: "0000000000000007",
+    litestream_time: (value) => {
+      if (value === null) return time;
+      time = value;
+      return null;
+    },
+  };
+  using db = openVfs("pragma");
+  assert.deepEqual(db.prepare("PRAGMA litestream_txid").values(), [[
+    "0000000000000007",
+  ]]);
+  assert.deepEqual(
+    db.prepare("PRAGMA Litestream_Time = '5 minutes ago'").values(),
+    [],
+  );
+  assert.deepEqual(db.prepare("PRAGMA main.litestream_time").values(), [[
+    "5 minutes ago",
+  ]]);
+  // Not the engine's: SQLite's own pragma, and an unknown one (no rows).
+  assert.deepEqual(db.prepare("PRAGMA litestream_nope").values(), []);
+  assert.ok(db.prepare("PRAGMA page_count").values()[0][0] as number > 0);
+  assert.deepEqual(fixture.calls.pragma, [
+    ["litestream_txid", null],
+    ["Litestream_Time", "5 minutes ago"],
+    ["litestream_time", null],
+    ["litestream_nope", null],
+  ]);
+});
+
+Deno.test("litestream VFS returns a PRAGMA's error with the engine's message, and goes on", () => {
+  const fixture = addFixture("pragmaerr", makeDatabase("pragmaerr.db"));
+  fixture.pragmas = {
+    litestream_time: (value) => {
+      if (value === null) return "latest";
+      throw new SyntaxError(`Invalid time "${value}": use RFC 3339`);
+    },
+  };
+  using db = openVfs("pragmaerr");
+  assert.throws(
+    () => db.prepare("PRAGMA litestream_time = 'soon'"),
+    (e) =>
+      e instanceof SqliteError && e.code === 1 &&
+      e.message.includes('Invalid time "soon": use RFC 3339'),
+  );
+  takeLastEngineError();
+  assert.deepEqual(db.prepare("PRAGMA litestream_time").values(), [[
+    "latest",
+  ]]);
+  assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()!.n, 500);
+});
+
+Deno.test("litestream VFS has the SQL functions on every connection that uses it", () => {
+  const a = addFixture("funca", makeDatabase("funca.db", { rows: 10 }));
+  const b = addFixture("funcb", makeDatabase("funcb.db", { rows: 20 }));
+  for (
+    const [fixture, txid] of [[a, "000000000000000a"], [
+      b,
+      "000000000000000b",
+    ]] as const
+  ) {
+    fixture.pragmas = {
+      litestream_txid: txid,
+      litestream_time: (value) => {
+        if (value === null) return "2024-01-15T10:30:00.5Z";
+        if (value === "bad") throw new SyntaxError('Invalid time "bad"');
+        return null;
+      },
+      litestream_lag: "-1",
+    };
+  }
+  using dbA = openVfs("funca");
+  using dbB = openVfs("funcb");
+  const query =
+    "SELECT litestream_txid() AS txid, litestream_time() AS time, litestream_lag() AS lag, (SELECT count(*) FROM t) AS n";
+  assert.deepEqual(dbA.prepare(query).get(), {
+    txid: "000000000000000a",
+    time: "2024-01-15T10:30:00.5Z",
+    lag: -1,
+    n: 10,
+  });
+  assert.equal(dbB.prepare(query).get()!.txid, "000000000000000b");
+  assert.deepEqual(
+    dbA.prepare("SELECT litestream_set_time('1 hour ago') AS r").get(),
+    { r: null },
+  );
+  assert.deepEqual(a.calls.pragma.at(-1), ["litestream_time", "1 hour ago"]);
+  assert.throws(
+    () => dbA.prepare("SELECT litestream_set_time('bad')").get(),
+    (e) => e instanceof SqliteError && e.message.includes('Invalid time "bad"'),
+  );
+  takeLastEngineError();
+  assert.throws(
+    () => dbA.prepare("SELECT litestream_set_time(NULL)").get(),
+    (e) =>
+      e instanceof SqliteError &&
+      e.message.includes("litestream_set_time(): expected a time"),
+  );
+  // DIRECTONLY: not from a view or trigger of a schema (TEMP ones are
+  // the application's own, so SQLite allows those).
+  dbA.exec("ATTACH ':memory:' AS aux");
+  dbA.exec(
+    "CREATE VIEW aux.travel AS SELECT litestream_set_time('x') AS r",
+  );
+  assert.throws(
+    () => dbA.prepare("SELECT * FROM aux.travel").get(),
+    (e) =>
+      e instanceof SqliteError &&
+      /unsafe use of litestream_set_time/.test(e.message),
+  );
+  assert.equal(dbA.prepare("SELECT count(*) AS n FROM t").get()!.n, 10);
+});
+
+Deno.test("the shim leaves connections that do not use it alone", () => {
+  // Opening other databases works with the shim's auto-extension in place
+  // (Litestream's broke every later sqlite3_open), and they get no functions.
+  using memory = new Database(":memory:");
+  assert.throws(
+    () => memory.prepare("SELECT litestream_txid()"),
+    /no such function: litestream_txid/,
+  );
+  assert.equal(vfs.registerFunctions(memory.unsafeHandle), false);
+  using file = new Database(`${dir}/plain.db`);
+  file.exec("CREATE TABLE IF NOT EXISTS x (y)");
+  assert.deepEqual(file.prepare("PRAGMA litestream_txid").values(), []);
+  // Registering by hand on a connection that uses the VFS works (again).
+  addFixture("byhand", makeDatabase("byhand.db"));
+  using db = openVfs("byhand");
+  assert.equal(vfs.registerFunctions(db.unsafeHandle), true);
+});
+
+// Last: it unregisters the VFS and removes the fixtures folder.
 Deno.test("VfsRegistration.unregister() waits for open files, then detaches", () => {
   addFixture("last", makeDatabase("last.db"));
   const db = openVfs("last");

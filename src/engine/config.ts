@@ -1,14 +1,27 @@
 /**
  * Engine configuration: URI parameters over environment variables over
- * defaults, with Litestream's names and formats.
+ * defaults, with Litestream's names and formats (its VFS documentation and
+ * PR #1157). `LITESTREAM_POLL_INTERVAL`, and `log_level` and `log_file` as
+ * URI parameters, are lsvfs's own additions. `cache_size` has no variable:
+ * the shim reads it from the URI.
  *
  * @module
  */
 
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Default interval between polls for new LTX files, as Litestream's VFS. */
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
+
+/** Default interval between write-mode syncs, as Litestream's VFS. */
+export const DEFAULT_SYNC_INTERVAL_MS = 1000;
+
+/** Default size of the shim's page cache in bytes, as Litestream's VFS. */
+export const DEFAULT_CACHE_SIZE = 10 * 1024 * 1024;
+
+/** Largest `cache_size` accepted: 2^60 bytes (the shim's bound). */
+const MAX_CACHE_SIZE = 2 ** 60;
 
 /** What the engine needs to open a replica. */
 export interface ReplicaConfig {
@@ -16,6 +29,22 @@ export interface ReplicaConfig {
   readonly replicaUrl: string;
   /** Minimum time between two polls for new LTX files, in ms. */
   readonly pollIntervalMs: number;
+  /** Bytes of decoded pages the shim caches (`cache_size`). */
+  readonly cacheSize: number;
+  /** Level of the file's log (`log_level`, `LITESTREAM_LOG_LEVEL`). */
+  readonly logLevel: LogLevel;
+  /** Where the log goes (`log_file`, `LITESTREAM_LOG_FILE`); standard error when unset. */
+  readonly logFile?: string;
+  /** Write mode (`write_enabled`, `LITESTREAM_WRITE_ENABLED`); always false in this version. */
+  readonly writeEnabled: boolean;
+  /** Write-mode sync interval in ms (`sync_interval`, `LITESTREAM_SYNC_INTERVAL`). */
+  readonly syncIntervalMs: number;
+  /** Write-mode buffer file (`buffer_path`, `LITESTREAM_BUFFER_PATH`). */
+  readonly bufferPath?: string;
+  /** Hydration (`hydration_enabled`, `LITESTREAM_HYDRATION_ENABLED`); not available yet, so only logged. */
+  readonly hydrationEnabled: boolean;
+  /** Hydration file (`hydration_path`, `LITESTREAM_HYDRATION_PATH`). */
+  readonly hydrationPath?: string;
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -82,15 +111,154 @@ export function readEnv(name: string): string | undefined {
   }
 }
 
+/** One setting: its URI parameter and its environment variable. */
+interface Setting {
+  readonly param: string;
+  readonly variable?: string;
+}
+
+const REPLICA_URL: Setting = {
+  param: "replica_url",
+  variable: "LITESTREAM_REPLICA_URL",
+};
+const POLL_INTERVAL: Setting = {
+  param: "poll_interval",
+  variable: "LITESTREAM_POLL_INTERVAL",
+};
+const CACHE_SIZE: Setting = { param: "cache_size" };
+const LOG_LEVEL: Setting = {
+  param: "log_level",
+  variable: "LITESTREAM_LOG_LEVEL",
+};
+const LOG_FILE: Setting = {
+  param: "log_file",
+  variable: "LITESTREAM_LOG_FILE",
+};
+const WRITE_ENABLED: Setting = {
+  param: "write_enabled",
+  variable: "LITESTREAM_WRITE_ENABLED",
+};
+const SYNC_INTERVAL: Setting = {
+  param: "sync_interval",
+  variable: "LITESTREAM_SYNC_INTERVAL",
+};
+const BUFFER_PATH: Setting = {
+  param: "buffer_path",
+  variable: "LITESTREAM_BUFFER_PATH",
+};
+const HYDRATION_ENABLED: Setting = {
+  param: "hydration_enabled",
+  variable: "LITESTREAM_HYDRATION_ENABLED",
+};
+const HYDRATION_PATH: Setting = {
+  param: "hydration_path",
+  variable: "LITESTREAM_HYDRATION_PATH",
+};
+
+/** A setting's value and the name it came by, for messages. */
+interface Found {
+  readonly value: string;
+  readonly name: string;
+}
+
+/** The URI parameter if present, else the variable if set and not empty. */
+function lookup(
+  setting: Setting,
+  params: ReadonlyMap<string, string>,
+  env: EnvLookup,
+): Found | undefined {
+  const param = params.get(setting.param);
+  if (param !== undefined) return { value: param, name: setting.param };
+  if (setting.variable === undefined) return undefined;
+  const value = env(setting.variable);
+  if (value === undefined || value === "") return undefined;
+  return { value, name: setting.variable };
+}
+
 /**
- * Resolves the configuration of one database file from its URI parameters
- * (`replica_url`, `poll_interval`), then `LITESTREAM_REPLICA_URL` and
- * `LITESTREAM_POLL_INTERVAL`, then the defaults.
+ * Parses a log level as `LITESTREAM_LOG_LEVEL` takes it: DEBUG, INFO, WARN or
+ * ERROR, in any case. (Litestream's extension reads DEBUG and treats
+ * anything else as INFO; an unknown level here is an error.)
+ *
+ * @param text The level.
+ * @param name The setting's name, for the error message.
+ * @returns The level.
+ * @throws {ConfigError} When the text is not a level.
+ *
+ * @example Parse a level
+ * ```ts
+ * import { parseLogLevel } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseLogLevel("debug", "LITESTREAM_LOG_LEVEL"), "DEBUG");
+ * ```
+ */
+export function parseLogLevel(text: string, name: string): LogLevel {
+  const level = text.trim().toUpperCase();
+  if ((LOG_LEVELS as readonly string[]).includes(level)) {
+    return level as LogLevel;
+  }
+  throw new ConfigError(
+    `Invalid ${name} "${text}": use ${LOG_LEVELS.slice(0, -1).join(", ")} or ${
+      LOG_LEVELS.at(-1)
+    }`,
+  );
+}
+
+/**
+ * Parses a boolean setting: true/false, 1/0, yes/no, on/off, in any case.
+ *
+ * @param text The value.
+ * @param name The setting's name, for the error message.
+ * @returns The boolean.
+ * @throws {ConfigError} When the text is none of those.
+ */
+export function parseBoolean(text: string, name: string): boolean {
+  switch (text.trim().toLowerCase()) {
+    case "true":
+    case "1":
+    case "yes":
+    case "on":
+      return true;
+    case "false":
+    case "0":
+    case "no":
+    case "off":
+      return false;
+  }
+  throw new ConfigError(`Invalid ${name} "${text}": use true or false`);
+}
+
+/**
+ * Parses a cache size in bytes (`cache_size`): decimal digits only.
+ *
+ * @param text The value.
+ * @param name The setting's name, for the error message.
+ * @returns The size in bytes.
+ * @throws {ConfigError} When the text is not a whole number of bytes.
+ */
+export function parseCacheSize(text: string, name: string): number {
+  const bytes = Number(text);
+  if (!/^\d+$/.test(text) || !(bytes <= MAX_CACHE_SIZE)) {
+    throw new ConfigError(
+      `Invalid ${name} "${text}": use a whole number of bytes, such as ${DEFAULT_CACHE_SIZE}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Resolves the configuration of one database file: each setting from its
+ * URI parameter (Litestream's names: `replica_url`, `poll_interval`,
+ * `cache_size`, `log_level`, `write_enabled`, ...), else its environment
+ * variable (`LITESTREAM_REPLICA_URL`, `LITESTREAM_LOG_LEVEL`, ...; an empty
+ * variable counts as unset), else the default. A malformed value is an error
+ * naming the parameter or variable it came from.
  *
  * @param params The URI parameters SQLite passed to the VFS.
  * @param env Environment lookup, {@linkcode readEnv} by default.
  * @returns The resolved configuration.
- * @throws {ConfigError} When no replica URL is given or a value is malformed.
+ * @throws {ConfigError} When no replica URL is given, a value is malformed,
+ * or write mode is asked for (not available in this version yet).
  *
  * @example Resolve from URI parameters
  * ```ts
@@ -100,25 +268,55 @@ export function readEnv(name: string): string | undefined {
  *   new Map([["replica_url", "file:///r"], ["poll_interval", "5s"]]),
  *   () => undefined,
  * );
- * assert.deepEqual(config, { replicaUrl: "file:///r", pollIntervalMs: 5000 });
+ * assert.equal(config.replicaUrl, "file:///r");
+ * assert.equal(config.pollIntervalMs, 5000);
+ * assert.equal(config.logLevel, "INFO");
  * ```
  */
 export function resolveConfig(
   params: ReadonlyMap<string, string>,
   env: EnvLookup = readEnv,
 ): ReplicaConfig {
-  const replicaUrl = params.get("replica_url") ??
-    env("LITESTREAM_REPLICA_URL") ?? "";
+  const get = (setting: Setting) => lookup(setting, params, env);
+  const replicaUrl = get(REPLICA_URL)?.value ?? "";
   if (replicaUrl === "") {
     throw new ConfigError(
       "No replica URL: add replica_url=<url> to the database URI or set LITESTREAM_REPLICA_URL",
     );
   }
-  const poll = params.get("poll_interval") ?? env("LITESTREAM_POLL_INTERVAL");
-  return {
-    replicaUrl,
-    pollIntervalMs: poll === undefined
-      ? DEFAULT_POLL_INTERVAL_MS
-      : parseDuration(poll, "poll_interval"),
+  const duration = (setting: Setting, fallback: number) => {
+    const found = get(setting);
+    return found === undefined
+      ? fallback
+      : parseDuration(found.value, found.name);
   };
+  const flag = (setting: Setting) => {
+    const found = get(setting);
+    return found !== undefined && parseBoolean(found.value, found.name);
+  };
+  const cacheSize = get(CACHE_SIZE);
+  const logLevel = get(LOG_LEVEL);
+  const config: ReplicaConfig = {
+    replicaUrl,
+    pollIntervalMs: duration(POLL_INTERVAL, DEFAULT_POLL_INTERVAL_MS),
+    cacheSize: cacheSize === undefined
+      ? DEFAULT_CACHE_SIZE
+      : parseCacheSize(cacheSize.value, cacheSize.name),
+    logLevel: logLevel === undefined
+      ? DEFAULT_LOG_LEVEL
+      : parseLogLevel(logLevel.value, logLevel.name),
+    logFile: get(LOG_FILE)?.value,
+    writeEnabled: flag(WRITE_ENABLED),
+    syncIntervalMs: duration(SYNC_INTERVAL, DEFAULT_SYNC_INTERVAL_MS),
+    bufferPath: get(BUFFER_PATH)?.value,
+    hydrationEnabled: flag(HYDRATION_ENABLED),
+    hydrationPath: get(HYDRATION_PATH)?.value,
+  };
+  if (config.writeEnabled) {
+    const { name, value } = get(WRITE_ENABLED)!;
+    throw new ConfigError(
+      `${name}=${value}: write mode is not available in this version yet: open the replica read-only (unset ${name})`,
+    );
+  }
+  return config;
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { parseDuration, resolveConfig } from "./config.ts";
+import {
+  parseBoolean,
+  parseDuration,
+  parseLogLevel,
+  resolveConfig,
+} from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 Deno.test("parseDuration() reads Go durations", () => {
@@ -26,19 +31,149 @@ Deno.test("resolveConfig() prefers URI parameters over the environment", () => {
   const env = new Map([
     ["LITESTREAM_REPLICA_URL", "file:///env"],
     ["LITESTREAM_POLL_INTERVAL", "3s"],
+    ["LITESTREAM_LOG_LEVEL", "warn"],
+    ["LITESTREAM_LOG_FILE", "/tmp/env.log"],
   ]);
   const lookup = (name: string) => env.get(name);
-  assert.deepEqual(resolveConfig(new Map(), lookup), {
-    replicaUrl: "file:///env",
-    pollIntervalMs: 3000,
-  });
-  assert.deepEqual(
-    resolveConfig(
-      new Map([["replica_url", "file:///uri"], ["poll_interval", "2s"]]),
-      lookup,
-    ),
-    { replicaUrl: "file:///uri", pollIntervalMs: 2000 },
+  const fromEnv = resolveConfig(new Map(), lookup);
+  assert.equal(fromEnv.replicaUrl, "file:///env");
+  assert.equal(fromEnv.pollIntervalMs, 3000);
+  assert.equal(fromEnv.logLevel, "WARN");
+  assert.equal(fromEnv.logFile, "/tmp/env.log");
+  const fromUri = resolveConfig(
+    new Map([
+      ["replica_url", "file:///uri"],
+      ["poll_interval", "2s"],
+      ["log_level", "DEBUG"],
+      ["cache_size", "4096"],
+    ]),
+    lookup,
   );
+  assert.equal(fromUri.replicaUrl, "file:///uri");
+  assert.equal(fromUri.pollIntervalMs, 2000);
+  assert.equal(fromUri.logLevel, "DEBUG");
+  assert.equal(fromUri.cacheSize, 4096);
+});
+
+Deno.test("resolveConfig() has Litestream's defaults", () => {
+  const config = resolveConfig(
+    new Map([["replica_url", "file:///r"]]),
+    () => undefined,
+  );
+  assert.deepEqual(config, {
+    replicaUrl: "file:///r",
+    pollIntervalMs: 1000,
+    cacheSize: 10 * 1024 * 1024,
+    logLevel: "INFO",
+    logFile: undefined,
+    writeEnabled: false,
+    syncIntervalMs: 1000,
+    bufferPath: undefined,
+    hydrationEnabled: false,
+    hydrationPath: undefined,
+  });
+});
+
+Deno.test("resolveConfig() treats an empty variable as unset", () => {
+  const env = new Map([
+    ["LITESTREAM_REPLICA_URL", "file:///r"],
+    ["LITESTREAM_LOG_LEVEL", ""],
+    ["LITESTREAM_WRITE_ENABLED", ""],
+  ]);
+  const config = resolveConfig(new Map(), (name) => env.get(name));
+  assert.equal(config.logLevel, "INFO");
+  assert.equal(config.writeEnabled, false);
+});
+
+function rejects(
+  settings: Record<string, string>,
+  uri: Record<string, string>,
+  pattern: RegExp,
+) {
+  const env = new Map(Object.entries(settings));
+  assert.throws(
+    () =>
+      resolveConfig(
+        new Map(Object.entries({ replica_url: "file:///r", ...uri })),
+        (name) => env.get(name),
+      ),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+Deno.test("resolveConfig() rejects invalid values, naming the variable or parameter", () => {
+  rejects(
+    { LITESTREAM_LOG_LEVEL: "LOUD" },
+    {},
+    /^Invalid LITESTREAM_LOG_LEVEL "LOUD": use DEBUG, INFO, WARN or ERROR$/,
+  );
+  rejects({}, { log_level: "trace" }, /^Invalid log_level "trace"/);
+  rejects(
+    { LITESTREAM_POLL_INTERVAL: "soon" },
+    {},
+    /^Invalid LITESTREAM_POLL_INTERVAL "soon": use a duration/,
+  );
+  rejects(
+    { LITESTREAM_SYNC_INTERVAL: "1 second" },
+    {},
+    /^Invalid LITESTREAM_SYNC_INTERVAL "1 second"/,
+  );
+  rejects({}, { sync_interval: "x" }, /^Invalid sync_interval "x"/);
+  rejects(
+    { LITESTREAM_WRITE_ENABLED: "maybe" },
+    {},
+    /^Invalid LITESTREAM_WRITE_ENABLED "maybe": use true or false$/,
+  );
+  rejects(
+    { LITESTREAM_HYDRATION_ENABLED: "2" },
+    {},
+    /^Invalid LITESTREAM_HYDRATION_ENABLED "2"/,
+  );
+  rejects(
+    {},
+    { cache_size: "10MB" },
+    /^Invalid cache_size "10MB": use a whole number of bytes/,
+  );
+  rejects({}, { cache_size: "-1" }, /^Invalid cache_size "-1"/);
+});
+
+Deno.test("resolveConfig() refuses write mode, naming the setting", () => {
+  rejects(
+    { LITESTREAM_WRITE_ENABLED: "true", LITESTREAM_SYNC_INTERVAL: "5s" },
+    {},
+    /^LITESTREAM_WRITE_ENABLED=true: write mode is not available in this version yet/,
+  );
+  rejects(
+    {},
+    { write_enabled: "1" },
+    /^write_enabled=1: write mode is not available/,
+  );
+  // Off is fine, and the write settings are still validated and kept.
+  const env = new Map([
+    ["LITESTREAM_WRITE_ENABLED", "false"],
+    ["LITESTREAM_SYNC_INTERVAL", "250ms"],
+    ["LITESTREAM_BUFFER_PATH", "/tmp/buf"],
+  ]);
+  const config = resolveConfig(
+    new Map([["replica_url", "file:///r"]]),
+    (name) => env.get(name),
+  );
+  assert.equal(config.syncIntervalMs, 250);
+  assert.equal(config.bufferPath, "/tmp/buf");
+});
+
+Deno.test("parseBoolean() and parseLogLevel() take any case", () => {
+  for (const text of ["true", "TRUE", "1", "yes", "On"]) {
+    assert.equal(parseBoolean(text, "x"), true);
+  }
+  for (const text of ["false", "False", "0", "no", "OFF"]) {
+    assert.equal(parseBoolean(text, "x"), false);
+  }
+  assert.equal(parseLogLevel(" Error ", "x"), "ERROR");
 });
 
 Deno.test("resolveConfig() without a replica URL says where to put one", () => {

@@ -10,6 +10,28 @@
  * @module
  */
 
+/**
+ * The shim's page-cache counters for one file, handed to
+ * {@linkcode DatabaseFile.close} so the engine can log them: cache hits never
+ * reach the engine otherwise.
+ */
+export interface CacheCounters {
+  /** Page lookups answered by the cache. */
+  hits: number;
+  /** Page lookups that went to the engine. */
+  misses: number;
+  /** Pages evicted to stay within the byte bound. */
+  evictions: number;
+  /** Times the cache was emptied because the view version changed. */
+  drops: number;
+  /** Bytes of page content held now. */
+  bytes: number;
+  /** Pages held now. */
+  pages: number;
+  /** The byte bound (`cache_size`); for the process, the sum over open files. */
+  maxBytes: number;
+}
+
 /** One main-database file opened through the VFS, as the engine serves it. */
 export interface DatabaseFile {
   /** Database page size in bytes; fixed for the life of the file. */
@@ -43,8 +65,39 @@ export interface DatabaseFile {
    */
   readPage(pgno: number, out: Uint8Array): void;
 
-  /** Releases the file; idempotent. */
-  close(): void;
+  /**
+   * Answers a `PRAGMA litestream_*` (SQLITE_FCNTL_PRAGMA) or one of the SQL
+   * functions, which the shim turns into the same call:
+   *
+   * | call | name | value |
+   * | --- | --- | --- |
+   * | `PRAGMA litestream_txid`, `litestream_txid()` | `litestream_txid` | null |
+   * | `PRAGMA litestream_time`, `litestream_time()` | `litestream_time` | null |
+   * | `PRAGMA litestream_time = 'x'`, `litestream_set_time('x')` | `litestream_time` | `x` |
+   * | `PRAGMA litestream_lag`, `litestream_lag()` | `litestream_lag` | null |
+   * | `PRAGMA litestream_write_enabled [= x]` | `litestream_write_enabled` | null or `x` |
+   *
+   * Plain strings in and out, so any port (host or pipe) carries it. A set
+   * may come inside a read transaction (a function in a `SELECT ... FROM`,
+   * or between the statements of `BEGIN ... COMMIT`): it is checked at once,
+   * and so errors at once, but the view moves only when the read ends.
+   *
+   * @param name The pragma's name as written (any case).
+   * @param value Its value for a set, null for a get.
+   * @returns The result text (one row); null when done without a result
+   * (a set); undefined when the pragma is not the engine's, so that SQLite
+   * handles it as usual.
+   * @throws {Error} A message for the user, e.g. an unparsable time or one
+   * before the oldest state: the shim returns it as the SQL error.
+   */
+  pragma(name: string, value: string | null): string | null | undefined;
+
+  /**
+   * Releases the file; idempotent.
+   *
+   * @param cache The shim's counters for the file's page cache, to log.
+   */
+  close(cache?: CacheCounters): void;
 }
 
 /**

@@ -5,9 +5,17 @@
  * @module
  */
 
-import { openSyncReplicaClient } from "../storage/mod.ts";
+import {
+  acquireLogFile,
+  type LogFile,
+  Logger,
+  type LogSink,
+  STDERR_SINK,
+} from "../log/mod.ts";
+import { openSyncReplicaClient, redactUrl } from "../storage/mod.ts";
 import { type EnvLookup, readEnv, resolveConfig } from "./config.ts";
 import type { DatabaseFile } from "./database_file.ts";
+import { ConfigError } from "./errors.ts";
 import { Replica } from "./replica.ts";
 import { ReplicaView } from "./view.ts";
 
@@ -15,8 +23,10 @@ import { ReplicaView } from "./view.ts";
 export interface EngineOptions {
   /** Where settings missing from URI parameters come from; the process environment by default. */
   env?: EnvLookup;
-  /** Clock in ms, replaceable in tests. */
+  /** Clock in ms, replaceable in tests: polling, lag, relative times, log times. */
   now?: () => number;
+  /** Where logs go when no log file is configured; standard error by default. */
+  logSink?: LogSink;
 }
 
 /**
@@ -26,40 +36,68 @@ export interface EngineOptions {
 export class Engine {
   #env: EnvLookup;
   #now: () => number;
+  #logSink: LogSink;
   #replicas = new Map<string, { replica: Replica; files: number }>();
 
-  /** @param options Environment lookup and clock. */
+  /** @param options Environment lookup, clock, log sink. */
   constructor(options: EngineOptions = {}) {
     this.#env = options.env ?? readEnv;
     this.#now = options.now ?? Date.now;
+    this.#logSink = options.logSink ?? STDERR_SINK;
   }
 
   /**
    * Opens a database file: the latest state of the replica its parameters
-   * (or the environment) name.
+   * (or the environment) name, logging as they say.
    *
-   * @param _name The database name SQLite passed to `xOpen`.
+   * @param name The database name SQLite passed to `xOpen`.
    * @param params Its URI parameters.
    * @returns The file, to be closed by the caller.
+   * @throws {ConfigError} When a setting is malformed, write mode is asked
+   * for, or the log file cannot be opened.
    */
-  openFile(_name: string, params: ReadonlyMap<string, string>): DatabaseFile {
+  openFile(name: string, params: ReadonlyMap<string, string>): DatabaseFile {
     const config = resolveConfig(params, this.#env);
+    let logFile: LogFile | undefined;
+    if (config.logFile !== undefined) {
+      try {
+        logFile = acquireLogFile(config.logFile);
+      } catch (cause) {
+        throw new ConfigError(
+          `Cannot open the log file "${config.logFile}" (log_file, LITESTREAM_LOG_FILE): ${
+            (cause as Error).message
+          }`,
+          { cause },
+        );
+      }
+    }
+    const logger = new Logger({
+      level: config.logLevel,
+      sink: logFile ?? this.#logSink,
+      fields: { db: name, replica: redactUrl(config.replicaUrl) },
+      now: this.#now,
+    });
+    if (config.hydrationEnabled) {
+      logger.warn(
+        "hydration is not available in this version yet: pages are read from the replica",
+      );
+    }
     const key = config.replicaUrl;
-    const entry = this.#replicas.get(key) ?? {
-      replica: new Replica(openSyncReplicaClient(key)),
-      files: 0,
-    };
+    let entry = this.#replicas.get(key);
     const release = () => {
-      if (--entry.files > 0) return;
+      logFile?.release();
+      if (entry === undefined || --entry.files > 0) return;
       entry.replica.close();
       this.#replicas.delete(key);
     };
-    entry.files++;
-    this.#replicas.set(key, entry);
     try {
+      entry ??= { replica: new Replica(openSyncReplicaClient(key)), files: 0 };
+      entry.files++;
+      this.#replicas.set(key, entry);
       return new ReplicaView(entry.replica, config, {
         now: this.#now,
         onClose: release,
+        logger,
       });
     } catch (error) {
       release();

@@ -59,3 +59,30 @@ export class PageNotFoundError extends Error {
     this.name = "PageNotFoundError";
   }
 }
+
+/** Options of {@linkcode TimeTravelError}. */
+export interface TimeTravelErrorOptions extends ErrorOptions {
+  /** The time asked for, in ms since the epoch. */
+  target: number;
+  /** The oldest time the replica can show, in ms; undefined when none. */
+  oldest: number | undefined;
+}
+
+/** A time travel target the replica cannot show: before its oldest state. */
+export class TimeTravelError extends Error {
+  /** The time asked for, in ms since the epoch. */
+  readonly target: number;
+  /** The oldest time the replica can show, in ms; undefined when none. */
+  readonly oldest: number | undefined;
+
+  /**
+   * @param message What was asked and what is available.
+   * @param options The target and oldest times, and standard error options.
+   */
+  constructor(message: string, options: TimeTravelErrorOptions) {
+    super(message, options);
+    this.name = "TimeTravelError";
+    this.target = options.target;
+    this.oldest = options.oldest;
+  }
+}

@@ -16,11 +16,21 @@
  * @module
  */
 
-export type { DatabaseFile, DatabaseFileOpener } from "./database_file.ts";
+export type {
+  CacheCounters,
+  DatabaseFile,
+  DatabaseFileOpener,
+} from "./database_file.ts";
 export { Engine, type EngineOptions } from "./engine.ts";
 export {
+  DEFAULT_CACHE_SIZE,
   DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_SYNC_INTERVAL_MS,
+  type EnvLookup,
+  parseBoolean,
+  parseCacheSize,
   parseDuration,
+  parseLogLevel,
   readEnv,
   type ReplicaConfig,
   resolveConfig,
@@ -29,10 +39,22 @@ export {
   ConfigError,
   PageNotFoundError,
   ReplicaNotFoundError,
+  TimeTravelError,
+  type TimeTravelErrorOptions,
   TxidGapError,
 } from "./errors.ts";
+export {
+  ACCEPTED_TIME_FORMATS,
+  formatTime,
+  parseTargetTime,
+  planAtTime,
+} from "./time_travel.ts";
 // Errors from the layers below that reach the engine's callers unchanged.
 export { LtxError } from "../ltx/mod.ts";
 export { ReplicaUrlError, StorageError } from "../storage/mod.ts";
 export { restorePlan, type RestorePlanOptions } from "./restore_plan.ts";
-export { ReplicaView, type ReplicaViewOptions } from "./view.ts";
+export {
+  ReplicaView,
+  type ReplicaViewConfig,
+  type ReplicaViewOptions,
+} from "./view.ts";

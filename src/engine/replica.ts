@@ -37,6 +37,8 @@ export class Replica {
   /** The storage client. */
   readonly client: SyncReplicaClient;
   #meta = new Map<string, FileMeta>();
+  /** Headers read on their own (time travel), by name. */
+  #headers = new Map<string, Header>();
   /** Names by file: reads name their file in errors, and this is the hot path. */
   #names = new WeakMap<LtxFileInfo, string>();
 
@@ -96,6 +98,44 @@ export class Replica {
   }
 
   /**
+   * The header timestamp of a file (ms since the epoch): when the last
+   * transaction in it was committed. Read once (the header alone when the
+   * page index is not needed) and remembered.
+   *
+   * @param file The LTX file.
+   * @returns Its timestamp.
+   * @throws {LtxError} When the header is malformed.
+   */
+  timestamp(file: LtxFileInfo): number {
+    const key = this.describe(file);
+    const meta = this.#meta.get(key);
+    if (meta !== undefined) return meta.header.timestamp;
+    let header = this.#headers.get(key);
+    if (header === undefined) {
+      header = decodeHeader(
+        this.client.readRangeSync(file, 0, HEADER_SIZE),
+        key,
+      );
+      validateHeader(header, key);
+      this.#headers.set(key, header);
+    }
+    return header.timestamp;
+  }
+
+  /**
+   * Forgets the headers of files no longer listed.
+   *
+   * @param listed Every file the replica holds now.
+   */
+  forgetUnlisted(listed: Iterable<LtxFileInfo>): void {
+    const keep = new Set<string>();
+    for (const file of listed) keep.add(this.describe(file));
+    for (const key of this.#headers.keys()) {
+      if (!keep.has(key)) this.#headers.delete(key);
+    }
+  }
+
+  /**
    * Forgets the metadata of files no longer listed, so a long-lived replica
    * does not keep every file it ever saw.
    *
@@ -112,6 +152,7 @@ export class Replica {
   /** Closes the storage client. */
   close(): void {
     this.#meta.clear();
+    this.#headers.clear();
     this.client.close();
   }
 

@@ -17,6 +17,12 @@ export interface RestorePlanOptions {
   readonly url: string;
   /** Plan for this TXID rather than the latest one. */
   readonly targetTxid?: bigint;
+  /**
+   * Stop at the first gap instead of failing, and return `[]` when no file
+   * starts a chain: the newest state these files reach (time travel, over
+   * the files written before a time).
+   */
+  readonly upToGap?: boolean;
 }
 
 /**
@@ -27,8 +33,8 @@ export interface RestorePlanOptions {
  * @returns The files to apply, oldest first; the last one's `maxTxid` is the
  * database's TXID.
  * @throws {ReplicaNotFoundError} When there are no files.
- * @throws {TxidGapError} When the chain has a hole: a missing transaction is
- * never skipped silently.
+ * @throws {TxidGapError} When the chain has a hole (unless `upToGap`): a
+ * missing transaction is never skipped silently.
  *
  * @example Plan over a snapshot and two level-0 files
  * ```ts
@@ -47,7 +53,7 @@ export function restorePlan(
   files: readonly LtxFileInfo[],
   options: RestorePlanOptions,
 ): LtxFileInfo[] {
-  const { url, targetTxid } = options;
+  const { url, targetTxid, upToGap = false } = options;
   const eligible = targetTxid === undefined
     ? files
     : files.filter((f) => f.maxTxid <= targetTxid);
@@ -73,6 +79,7 @@ export function restorePlan(
     txid = best.maxTxid;
   }
 
+  if (upToGap) return plan;
   const beyond = incremental.filter((f) => f.maxTxid > txid);
   if (beyond.length > 0 || plan.length === 0) {
     const next = beyond.reduce<LtxFileInfo | undefined>(

@@ -1,7 +1,8 @@
 /**
  * A view of a replica for one open database file: the restore plan at one
  * TXID, its page index, and the polling that moves it forward between read
- * transactions, never inside one.
+ * transactions, never inside one; or, in time travel, the state at a time,
+ * which stays put until the time is set again or back to LATEST.
  *
  * `file://` replicas are polled at the start of a read transaction once the
  * poll interval has passed: a directory listing per level costs tens of
@@ -10,26 +11,36 @@
  * @module
  */
 
+import { Logger } from "../log/mod.ts";
 import { decodeFrame, formatTxid, lockPgno } from "../ltx/mod.ts";
 import { type LtxFileInfo, StorageError } from "../storage/mod.ts";
-import type { ReplicaConfig } from "./config.ts";
-import type { DatabaseFile } from "./database_file.ts";
-import { PageNotFoundError } from "./errors.ts";
+import { parseBoolean, type ReplicaConfig } from "./config.ts";
+import type { CacheCounters, DatabaseFile } from "./database_file.ts";
+import { ConfigError, PageNotFoundError } from "./errors.ts";
 import { patchPageOne } from "./page_one.ts";
 import { PageIndex } from "./page_index.ts";
 import { restorePlan } from "./restore_plan.ts";
 import type { Replica } from "./replica.ts";
+import { formatTime, parseTargetTime, planAtTime } from "./time_travel.ts";
 
 /** How many times a read is retried after its file vanished (compaction). */
 const MAX_READ_RETRIES = 3;
 
 /** Options of {@linkcode ReplicaView}. */
 export interface ReplicaViewOptions {
-  /** Clock in ms; `Date.now` by default. */
+  /** Clock in ms, for polling, lag and relative times; `Date.now` by default. */
   now?: () => number;
   /** Called once when the view is closed. */
   onClose?: () => void;
+  /** Where the view logs (page fetches at DEBUG); nothing by default. */
+  logger?: Logger;
 }
+
+/** The settings a view uses. */
+export type ReplicaViewConfig = Pick<
+  ReplicaConfig,
+  "replicaUrl" | "pollIntervalMs"
+>;
 
 /** The state of the database at one TXID. */
 interface Snapshot {
@@ -37,6 +48,15 @@ interface Snapshot {
   readonly index: PageIndex;
   readonly txid: bigint;
   readonly pageCount: number;
+  /** Header timestamp of the plan's last file: when the state was committed. */
+  readonly timestamp: number;
+}
+
+/** A view change made inside a read transaction, applied when it ends. */
+interface Pending {
+  readonly snapshot: Snapshot;
+  /** The time travel target; undefined for LATEST. */
+  readonly target: number | undefined;
 }
 
 /** A database file served from a replica's LTX files. */
@@ -44,11 +64,18 @@ export class ReplicaView implements DatabaseFile {
   /** {@inheritDoc DatabaseFile.pageSize} */
   readonly pageSize: number;
   #replica: Replica;
-  #config: ReplicaConfig;
+  #config: ReplicaViewConfig;
   #now: () => number;
   #onClose: () => void;
+  #log: Logger;
   #current: Snapshot;
+  /** The time travel target in ms; undefined while live (polling). */
+  #target: number | undefined;
+  #pending: Pending | undefined;
+  #reading = false;
   #lastPollAt: number;
+  /** When the replica was last listed successfully (open, poll, LATEST). */
+  #lastPollSuccess: number | undefined;
   #lockPgno: number;
   #frame = new Uint8Array(0);
   #closed = false;
@@ -58,25 +85,37 @@ export class ReplicaView implements DatabaseFile {
    *
    * @param replica The replica.
    * @param config Its configuration.
-   * @param options A clock in ms (replaceable in tests), and what to do once
-   * the view is closed.
+   * @param options A clock in ms (replaceable in tests), a logger, and what
+   * to do once the view is closed.
    * @throws {ReplicaNotFoundError} When the replica has no LTX files.
    * @throws {TxidGapError} When its TXID chain has a hole.
    */
   constructor(
     replica: Replica,
-    config: ReplicaConfig,
+    config: ReplicaViewConfig,
     options: ReplicaViewOptions = {},
   ) {
     this.#replica = replica;
     this.#config = config;
     this.#now = options.now ?? Date.now;
     this.#onClose = options.onClose ?? (() => {});
+    this.#log = options.logger ?? Logger.discard();
     this.#lastPollAt = this.#now();
     const plan = restorePlan(replica.listAll(), { url: replica.url });
+    // The listing at open is the first successful poll.
+    this.#lastPollSuccess = this.#lastPollAt;
     this.pageSize = replica.meta(plan[0]).header.pageSize;
     this.#lockPgno = lockPgno(this.pageSize);
     this.#current = this.#build(plan);
+    if (this.#log.debugEnabled) {
+      this.#log.debug("opened", {
+        txid: formatTxid(this.#current.txid),
+        time: formatTime(this.#current.timestamp),
+        files: plan.length,
+        page_size: this.pageSize,
+        pages: this.#current.pageCount,
+      });
+    }
   }
 
   /** The TXID of the current view. */
@@ -84,18 +123,148 @@ export class ReplicaView implements DatabaseFile {
     return this.#current.txid;
   }
 
+  /**
+   * When the current view's state was committed: the LTX header timestamp of
+   * the file that supplied it, in ms since the epoch.
+   */
+  get timestamp(): number {
+    return this.#current.timestamp;
+  }
+
+  /** The time travel target in ms, or undefined while the view is live. */
+  get targetTime(): number | undefined {
+    return this.#target;
+  }
+
+  /**
+   * Whole seconds since the replica was last listed successfully (at open,
+   * by a poll, or by a return to LATEST); -1 if never. Polls happen at the
+   * start of read transactions once the poll interval has passed, and not
+   * at all in time travel, so the lag of an idle or time-travelling view
+   * grows.
+   *
+   * @returns The lag in seconds.
+   */
+  lag(): number {
+    if (this.#lastPollSuccess === undefined) return -1;
+    return Math.max(
+      0,
+      Math.floor((this.#now() - this.#lastPollSuccess) / 1000),
+    );
+  }
+
+  /**
+   * Travels in time: moves the view to the newest state at or before a
+   * time, and stops polling; `LATEST` (any case) returns to the latest state
+   * and to polling. Inside a read transaction the move waits for its end;
+   * errors come at once either way, and leave the view as it was.
+   *
+   * @param time RFC 3339, a relative time ("5 minutes ago"), or LATEST; see
+   * {@linkcode parseTargetTime}.
+   * @throws {SyntaxError} When the time cannot be read.
+   * @throws {TimeTravelError} When it is before the oldest state available.
+   */
+  setTime(time: string): void {
+    if (time.trim().toLowerCase() === "latest") {
+      this.travelTo(undefined);
+    } else {
+      this.travelTo(parseTargetTime(time, this.#now()));
+    }
+  }
+
+  /**
+   * Moves the view to the newest state at or before `target` (ms since the
+   * epoch), or back to the latest state and polling when undefined. See
+   * {@linkcode ReplicaView.setTime}.
+   *
+   * @param target The time, or undefined for LATEST.
+   * @throws {TimeTravelError} When it is before the oldest state available.
+   */
+  travelTo(target: number | undefined): void {
+    const listing = this.#replica.listAll();
+    const url = this.#replica.url;
+    let plan: LtxFileInfo[];
+    if (target === undefined) {
+      plan = restorePlan(listing, { url });
+    } else {
+      this.#replica.forgetUnlisted(listing);
+      plan = planAtTime(
+        listing,
+        (f) => this.#replica.timestamp(f),
+        target,
+        url,
+      );
+    }
+    const change = { snapshot: this.#build(plan), target };
+    // Back to LATEST is a fresh listing: a successful poll.
+    if (target === undefined) {
+      this.#lastPollAt = this.#lastPollSuccess = this.#now();
+    }
+    if (this.#log.debugEnabled) {
+      this.#log.debug(
+        target === undefined ? "time travel to latest" : "time travel",
+        {
+          target: target === undefined ? undefined : formatTime(target),
+          txid: formatTxid(change.snapshot.txid),
+          time: formatTime(change.snapshot.timestamp),
+          deferred: this.#reading ? true : undefined,
+        },
+      );
+    }
+    if (this.#reading) {
+      this.#pending = change;
+    } else {
+      this.#apply(change);
+    }
+  }
+
+  /** {@inheritDoc DatabaseFile.pragma} */
+  pragma(name: string, value: string | null): string | null | undefined {
+    const key = name.toLowerCase();
+    switch (key) {
+      case "litestream_txid":
+        readOnly(key, value);
+        return formatTxid(this.#current.txid);
+      case "litestream_lag":
+        readOnly(key, value);
+        return String(this.lag());
+      case "litestream_time":
+        if (value === null) return formatTime(this.#current.timestamp);
+        this.setTime(value);
+        return null;
+      case "litestream_write_enabled":
+        if (value === null) return "0";
+        if (parseBoolean(value, key)) {
+          throw new ConfigError(
+            "Cannot enable write mode: it is not available in this version yet",
+          );
+        }
+        return null;
+      default:
+        return undefined;
+    }
+  }
+
   /** {@inheritDoc DatabaseFile.beginRead} */
   beginRead(): bigint {
-    const now = this.#now();
-    if (now - this.#lastPollAt >= this.#config.pollIntervalMs) {
-      this.#lastPollAt = now;
-      this.#poll();
+    this.#reading = true;
+    if (this.#pending !== undefined) {
+      this.#apply(this.#pending);
+    } else if (this.#target === undefined) {
+      const now = this.#now();
+      if (now - this.#lastPollAt >= this.#config.pollIntervalMs) {
+        this.#lastPollAt = now;
+        this.#poll(now);
+      }
     }
     return this.#current.txid;
   }
 
   /** {@inheritDoc DatabaseFile.endRead} */
-  endRead(): void {}
+  endRead(): void {
+    this.#reading = false;
+    if (this.#pending !== undefined) this.#apply(this.#pending);
+  }
 
   /** {@inheritDoc DatabaseFile.size} */
   size(): number {
@@ -115,21 +284,44 @@ export class ReplicaView implements DatabaseFile {
         ) throw error;
         // The file went away under us, as compaction does: plan the same
         // TXID again from what the replica holds now.
-        this.#current = this.#build(
-          restorePlan(this.#replica.listAll(), {
-            url: this.#replica.url,
-            targetTxid: this.#current.txid,
-          }),
-        );
+        const { txid, timestamp } = this.#current;
+        this.#log.debug("file vanished: planning the same TXID again", {
+          txid: formatTxid(txid),
+          error: (error as Error).message,
+        });
+        this.#current = {
+          ...this.#build(
+            restorePlan(this.#replica.listAll(), {
+              url: this.#replica.url,
+              targetTxid: txid,
+            }),
+          ),
+          timestamp,
+        };
       }
     }
   }
 
   /** {@inheritDoc DatabaseFile.close} */
-  close(): void {
+  close(cache?: CacheCounters): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#log.debugEnabled) {
+      this.#log.debug("closed", {
+        txid: formatTxid(this.#current.txid),
+        cache_hits: cache?.hits,
+        cache_misses: cache?.misses,
+        cache_evictions: cache?.evictions,
+        cache_drops: cache?.drops,
+      });
+    }
     this.#onClose();
+  }
+
+  #apply(change: Pending): void {
+    this.#pending = undefined;
+    this.#current = change.snapshot;
+    this.#target = change.target;
   }
 
   #readPage(pgno: number, out: Uint8Array): void {
@@ -148,6 +340,14 @@ export class ReplicaView implements DatabaseFile {
     }
     const file = index.files[slot - 1];
     const size = index.sizeOf(pgno);
+    if (this.#log.debugEnabled) {
+      this.#log.debug("fetch page", {
+        pgno,
+        file: this.#replica.describe(file),
+        offset: index.offsetOf(pgno),
+        size,
+      });
+    }
     if (this.#frame.length < size) this.#frame = new Uint8Array(size);
     const frame = this.#replica.client.readRangeSync(
       file,
@@ -164,14 +364,19 @@ export class ReplicaView implements DatabaseFile {
   }
 
   /** Moves the view to the replica's latest state, if it changed. */
-  #poll(): void {
+  #poll(now: number): void {
     let plan: LtxFileInfo[];
     try {
       plan = restorePlan(this.#replica.listAll(), { url: this.#replica.url });
-    } catch {
+    } catch (error) {
       // Keep serving the last consistent state; the next poll tries again.
+      this.#log.warn("poll failed: serving the last state", {
+        txid: formatTxid(this.#current.txid),
+        error: error instanceof Error ? error.message : String(error),
+      });
       return;
     }
+    this.#lastPollSuccess = now;
     const current = this.#current;
     if (samePlan(plan, current.plan)) return;
     const extends_ = plan.length > current.plan.length &&
@@ -180,11 +385,25 @@ export class ReplicaView implements DatabaseFile {
       ? this.#extend(current, plan.slice(current.plan.length))
       : this.#build(plan);
     this.#replica.retain(this.#current.plan);
+    if (this.#log.debugEnabled) {
+      this.#log.debug("poll: new state", {
+        from: formatTxid(current.txid),
+        to: formatTxid(this.#current.txid),
+        files: extends_ ? plan.length - current.plan.length : plan.length,
+        rebuilt: extends_ ? undefined : true,
+      });
+    }
   }
 
   #build(plan: LtxFileInfo[]): Snapshot {
     return this.#extend(
-      { plan: [], index: new PageIndex(), txid: 0n, pageCount: 0 },
+      {
+        plan: [],
+        index: new PageIndex(),
+        txid: 0n,
+        pageCount: 0,
+        timestamp: 0,
+      },
       plan,
     );
   }
@@ -193,6 +412,7 @@ export class ReplicaView implements DatabaseFile {
   #extend(base: Snapshot, files: LtxFileInfo[]): Snapshot {
     const { index } = base;
     let pageCount = base.pageCount;
+    let timestamp = base.timestamp;
     for (const file of files) {
       const meta = this.#replica.meta(file);
       if (meta.header.pageSize !== this.pageSize) {
@@ -204,11 +424,22 @@ export class ReplicaView implements DatabaseFile {
       }
       index.apply(file, meta.index);
       pageCount = meta.header.commit;
+      timestamp = meta.header.timestamp;
     }
     index.truncate(pageCount);
     const plan = [...base.plan, ...files];
-    return { plan, index, txid: plan[plan.length - 1].maxTxid, pageCount };
+    return {
+      plan,
+      index,
+      txid: plan[plan.length - 1].maxTxid,
+      pageCount,
+      timestamp,
+    };
   }
+}
+
+function readOnly(name: string, value: string | null): void {
+  if (value !== null) throw new TypeError(`PRAGMA ${name} is read-only`);
 }
 
 function samePlan(a: LtxFileInfo[], b: LtxFileInfo[]): boolean {

@@ -3,9 +3,11 @@ import { ReplicaWriter } from "../../tasks/_replica_writer.ts";
 import { Database } from "../sqlite/mod.ts";
 import { FileReplicaClient } from "../storage/mod.ts";
 import { decodeFile, encodeFile, InvalidFrameError } from "../ltx/mod.ts";
+import { Logger } from "../log/mod.ts";
 import {
   PageNotFoundError,
   ReplicaNotFoundError,
+  TimeTravelError,
   TxidGapError,
 } from "./errors.ts";
 import { Replica } from "./replica.ts";
@@ -232,4 +234,225 @@ Deno.test("ReplicaView.readPage() zero-fills past the end and refuses a page no 
       error.message.includes(`Page ${last} of`),
   );
   grown.close();
+});
+
+const HOUR = 3_600_000;
+/** Commit k (1-based) of the time-travel replicas is at T0 + k hours. */
+const T0 = Date.UTC(2024, 4, 10, 0, 0, 0);
+
+/** A replica of 5 commits an hour apart: table t with k * 10 rows at TXID k. */
+async function makeHourlyReplica() {
+  const r = await makeReplica();
+  r.commit("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)", T0 + HOUR);
+  for (let k = 1; k <= 4; k++) {
+    r.commit(
+      `INSERT INTO t (body) SELECT printf('row %d', value) FROM ${rows(10)}`,
+      T0 + (k + 1) * HOUR,
+    );
+  }
+  return r;
+}
+
+Deno.test("ReplicaView.setTime() shows the newest state at or before a time", async () => {
+  await using r = await makeHourlyReplica();
+  let now = T0 + 10 * HOUR;
+  const view = openView(`${r.dir}/replica`, () => now);
+  try {
+    assert.equal(view.txid, 5n);
+    assert.equal(view.pragma("litestream_time", null), "2024-05-10T05:00:00Z");
+    assert.equal(view.targetTime, undefined);
+
+    view.setTime("2024-05-10T02:30:00Z");
+    assert.equal(view.txid, 2n);
+    assert.equal(view.targetTime, T0 + 2.5 * HOUR);
+    assert.deepEqual(readAll(view, r.states[1]), r.states[1]);
+    assert.equal(view.pragma("litestream_txid", null), "0000000000000002");
+    // The view's time is its state's commit time, not the target.
+    assert.equal(view.pragma("litestream_time", null), "2024-05-10T02:00:00Z");
+
+    // Exactly at a commit's time, that commit counts.
+    assert.equal(view.pragma("LITESTREAM_TIME", "2024-05-10T03:00:00Z"), null);
+    assert.equal(view.txid, 3n);
+    assert.deepEqual(readAll(view, r.states[2]), r.states[2]);
+
+    // Relative times against the clock: 10:00 - 7 h = 03:00.
+    view.setTime("7 hours ago");
+    assert.equal(view.txid, 3n);
+    view.setTime("481 minutes ago"); // 01:59
+    assert.equal(view.txid, 1n);
+    now = T0 + 28 * HOUR; // the next day, 04:00
+    view.setTime("yesterday"); // 04:00 the day before
+    assert.equal(view.txid, 4n);
+
+    view.setTime("latest");
+    assert.equal(view.txid, 5n);
+    assert.equal(view.targetTime, undefined);
+    assert.deepEqual(readAll(view, r.states[4]), r.states[4]);
+  } finally {
+    view.close();
+  }
+});
+
+Deno.test("ReplicaView.setTime() errors leave the view as it was", async () => {
+  await using r = await makeHourlyReplica();
+  const view = openView(`${r.dir}/replica`, () => T0 + 10 * HOUR);
+  try {
+    view.setTime("2024-05-10T04:00:00Z");
+    assert.throws(
+      () => view.setTime("2 days ago"),
+      (error: unknown) =>
+        error instanceof TimeTravelError &&
+        error.message.includes("at or before 2024-05-08T10:00:00Z") &&
+        error.message.includes(
+          "the oldest available is 2024-05-10T01:00:00Z (TXID 0000000000000001)",
+        ),
+    );
+    assert.throws(
+      () => view.pragma("litestream_time", "someday"),
+      (error: unknown) =>
+        error instanceof SyntaxError &&
+        error.message.startsWith('Invalid time "someday": use RFC 3339'),
+    );
+    assert.equal(view.txid, 4n);
+    assert.deepEqual(readAll(view, r.states[3]), r.states[3]);
+  } finally {
+    view.close();
+  }
+});
+
+Deno.test("ReplicaView.setTime() inside a read moves the view when the read ends", async () => {
+  await using r = await makeHourlyReplica();
+  const view = openView(`${r.dir}/replica`, () => T0 + 10 * HOUR);
+  try {
+    assert.equal(view.beginRead(), 5n);
+    view.setTime("2024-05-10T01:00:00Z");
+    assert.equal(view.txid, 5n);
+    assert.equal(view.pragma("litestream_txid", null), "0000000000000005");
+    assert.deepEqual(readAll(view, r.states[4]), r.states[4]);
+    view.endRead();
+    assert.equal(view.txid, 1n);
+    assert.equal(view.beginRead(), 1n);
+    view.endRead();
+  } finally {
+    view.close();
+  }
+});
+
+Deno.test("ReplicaView in time travel stops polling; LATEST polls again", async () => {
+  await using r = await makeHourlyReplica();
+  let now = T0 + 10 * HOUR;
+  const view = openView(`${r.dir}/replica`, () => now, 1000);
+  try {
+    view.setTime("2024-05-10T03:00:00Z");
+    r.commit("DELETE FROM t", T0 + 11 * HOUR);
+    now += 5000;
+    assert.equal(view.beginRead(), 3n);
+    view.endRead();
+    // Polls stopped: the lag grows from the open's listing.
+    assert.equal(view.pragma("litestream_lag", null), "5");
+    view.setTime("LATEST");
+    assert.equal(view.txid, 6n);
+    assert.equal(view.lag(), 0);
+    r.commit("INSERT INTO t (body) VALUES ('again')", T0 + 12 * HOUR);
+    now += 1000;
+    assert.equal(view.beginRead(), 7n);
+    view.endRead();
+  } finally {
+    view.close();
+  }
+});
+
+Deno.test("ReplicaView.lag() counts whole seconds since the last successful poll", async () => {
+  await using r = await makeHourlyReplica();
+  let now = 1_000_000;
+  const view = openView(`${r.dir}/replica`, () => now, 1000);
+  try {
+    assert.equal(view.lag(), 0); // the open listed the replica
+    now += 2999;
+    assert.equal(view.lag(), 2);
+    view.beginRead(); // polls
+    view.endRead();
+    assert.equal(view.lag(), 0);
+    // A failed poll (the replica is gone) keeps the view and the lag grows.
+    await Deno.remove(`${r.dir}/replica`, { recursive: true });
+    now += 4000;
+    assert.equal(view.beginRead(), 5n);
+    view.endRead();
+    assert.equal(view.lag(), 4);
+  } finally {
+    view.close();
+  }
+});
+
+Deno.test("ReplicaView.pragma() answers litestream_* and leaves the rest to SQLite", async () => {
+  await using r = await makeHourlyReplica();
+  const view = openView(`${r.dir}/replica`, () => T0 + 10 * HOUR);
+  try {
+    assert.equal(view.pragma("litestream_txid", null), "0000000000000005");
+    assert.equal(view.pragma("litestream_write_enabled", null), "0");
+    assert.equal(view.pragma("litestream_write_enabled", "off"), null);
+    assert.throws(
+      () => view.pragma("litestream_write_enabled", "1"),
+      /write mode: it is not available in this version yet/,
+    );
+    assert.throws(
+      () => view.pragma("litestream_txid", "7"),
+      /^TypeError: PRAGMA litestream_txid is read-only$/,
+    );
+    assert.throws(
+      () => view.pragma("litestream_lag", "0"),
+      /PRAGMA litestream_lag is read-only/,
+    );
+    assert.equal(view.pragma("litestream_nope", null), undefined);
+    assert.equal(view.pragma("page_count", null), undefined);
+  } finally {
+    view.close();
+  }
+});
+
+Deno.test("ReplicaView logs page fetches at DEBUG, and the shim's counters at close", async () => {
+  await using r = await makeHourlyReplica();
+  const lines: string[] = [];
+  const replica = new Replica(new FileReplicaClient(`${r.dir}/replica`));
+  const view = new ReplicaView(replica, {
+    replicaUrl: `file://${r.dir}/replica`,
+    pollIntervalMs: 1000,
+  }, {
+    now: () => 0,
+    onClose: () => replica.close(),
+    logger: new Logger({
+      level: "DEBUG",
+      sink: { write: (line) => lines.push(line) },
+      fields: { replica: "file:///r" },
+      now: () => 0,
+    }),
+  });
+  const page = new Uint8Array(view.pageSize);
+  view.beginRead();
+  view.readPage(2, page);
+  view.endRead();
+  view.close({
+    hits: 7,
+    misses: 1,
+    evictions: 0,
+    drops: 0,
+    bytes: 4096,
+    pages: 1,
+    maxBytes: 1 << 20,
+  });
+  assert.match(lines[0], /level=DEBUG msg=opened txid=0000000000000005 /);
+  assert.match(
+    lines[1],
+    /level=DEBUG msg="fetch page" pgno=2 file=\S+\/ltx\/0\/0000000000000005-0000000000000005\.ltx offset=\d+ size=\d+ replica=file:\/\/\/r\n$/,
+  );
+  assert.match(lines[2], /msg=closed .*cache_hits=7 cache_misses=1 /);
+
+  // Below DEBUG, nothing is built or written for reads.
+  lines.length = 0;
+  const quiet = openView(`${r.dir}/replica`);
+  quiet.beginRead();
+  quiet.readPage(2, page);
+  quiet.endRead();
+  quiet.close();
+  assert.deepEqual(lines, []);
 });

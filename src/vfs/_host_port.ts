@@ -13,20 +13,23 @@
  */
 
 import type {
+  CacheCounters,
   DatabaseFile,
   DatabaseFileOpener,
 } from "../engine/database_file.ts";
 import {
   SQLITE_CANTOPEN,
+  SQLITE_ERROR,
   SQLITE_IOERR_CLOSE,
   SQLITE_IOERR_FSTAT,
   SQLITE_IOERR_RDLOCK,
   SQLITE_IOERR_READ,
   SQLITE_IOERR_UNLOCK,
+  SQLITE_NOTFOUND,
   SQLITE_OK,
 } from "../sqlite/constants.ts";
 import { sqliteCodeOf } from "./error_code.ts";
-import { HOST_PORT_FUNCTION_COUNT } from "./_shim.ts";
+import { CACHE_STAT_COUNT, HOST_PORT_FUNCTION_COUNT } from "./_shim.ts";
 
 // The callback signatures, in lsvfs_host_install() order.
 const OPEN = {
@@ -39,7 +42,14 @@ const OPEN = {
   ],
   result: "i32",
 } as const;
-const CLOSE = { parameters: ["i32"], result: "i32" } as const; // int iFile
+const CLOSE = {
+  parameters: [
+    "i32", // int iFile
+    "pointer", // const sqlite3_uint64 *aStat (NULL when the open failed)
+    "i32", // int nStat
+  ],
+  result: "i32",
+} as const;
 const BEGIN_READ = {
   parameters: [
     "i32", // int iFile
@@ -62,6 +72,17 @@ const READ_PAGE = {
     "pointer", // void *pBuf (pageSize bytes)
   ],
   result: "i32",
+} as const;
+const PRAGMA = {
+  parameters: [
+    "i32", // int iFile
+    "pointer", // const char *zName
+    "pointer", // const char *zValue (NULL for a get)
+    "pointer", // char *zOut
+    "i32", // int nOut
+    "pointer", // int *pnOut (length written, or -1 for no result)
+  ],
+  result: "i32", // SQLITE_OK, SQLITE_NOTFOUND, or an error code
 } as const;
 const ERROR_MESSAGE = {
   parameters: [
@@ -222,12 +243,12 @@ export class HostPort {
           return fail(error, SQLITE_CANTOPEN);
         }
       }),
-      new Deno.UnsafeCallback(CLOSE, (id) => {
+      new Deno.UnsafeCallback(CLOSE, (id, aStat, nStat) => {
         try {
           const open = this.files.get(id);
           if (open === undefined) return SQLITE_OK;
           this.files.delete(id);
-          open.file.close();
+          open.file.close(cacheCounters(aStat, nStat));
           return SQLITE_OK;
         } catch (error) {
           return fail(error, SQLITE_IOERR_CLOSE);
@@ -285,6 +306,38 @@ export class HostPort {
           return 0;
         }
       }),
+      new Deno.UnsafeCallback(
+        PRAGMA,
+        (id, zName, zValue, zOut, nOut, pnOut) => {
+          try {
+            const name = Deno.UnsafePointerView.getCString(
+              nonNull(zName, "zName"),
+            );
+            const value = zValue === null
+              ? null
+              : Deno.UnsafePointerView.getCString(zValue);
+            const result = this.#file(id).pragma(name, value);
+            if (result === undefined) return SQLITE_NOTFOUND;
+            const length = this.#views.int32(nonNull(pnOut, "pnOut"));
+            if (result === null) {
+              length[0] = -1;
+              return SQLITE_OK;
+            }
+            const out = this.#views.bytes(nonNull(zOut, "zOut"), nOut);
+            const bytes = encoder.encode(result);
+            out.set(bytes.subarray(0, nOut - 1));
+            out[Math.min(bytes.length, nOut - 1)] = 0;
+            length[0] = bytes.length;
+            return SQLITE_OK;
+          } catch (error) {
+            // The message is the user's (a bad time, a time too old): the
+            // shim returns it as the SQL error, so SQLITE_ERROR unless the
+            // error is one SQLite has a better code for.
+            const code = fail(error, SQLITE_ERROR);
+            return code === SQLITE_CANTOPEN ? SQLITE_ERROR : code;
+          }
+        },
+      ),
     ];
     if (this.callbacks.length !== HOST_PORT_FUNCTION_COUNT) {
       throw new Error("The host port's callbacks do not match the shim");
@@ -331,6 +384,25 @@ export class HostPort {
     sizeOut[0] = file.pageSize;
     return SQLITE_OK;
   }
+}
+
+/** The shim's counters at close, in lsvfs_cache_stats() order. */
+function cacheCounters(
+  pointer: Deno.PointerValue,
+  count: number,
+): CacheCounters | undefined {
+  if (pointer === null || count < CACHE_STAT_COUNT) return undefined;
+  const view = new Deno.UnsafePointerView(pointer);
+  const n = (i: number) => Number(view.getBigUint64(i * 8));
+  return {
+    hits: n(0),
+    misses: n(1),
+    evictions: n(2),
+    drops: n(3),
+    bytes: n(4),
+    pages: n(5),
+    maxBytes: n(6),
+  };
 }
 
 function fail(error: unknown, ioerr: number): number {

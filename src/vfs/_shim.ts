@@ -21,6 +21,12 @@ export const SHIM_SYMBOLS = {
     parameters: [],
     result: "i32", // int: SQLITE_OK, SQLITE_MISUSE or SQLITE_BUSY
   },
+  lsvfs_register_functions: {
+    parameters: [
+      "pointer", // sqlite3 *db
+    ],
+    result: "i32", // int: SQLITE_OK, SQLITE_NOTFOUND or SQLITE_MISUSE
+  },
   lsvfs_cache_stats: {
     parameters: [
       "i32", // int iFile (-1: the whole process)
@@ -35,7 +41,10 @@ export const SHIM_SYMBOLS = {
 export type ShimSymbols = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>["symbols"];
 
 /** LSVFS_HOST_NFN: how many functions `lsvfs_host_install` takes. */
-export const HOST_PORT_FUNCTION_COUNT = 7;
+export const HOST_PORT_FUNCTION_COUNT = 8;
+
+/** LSVFS_PRAGMA_OUT_SIZE: bytes of the buffer `pragma` writes its result to. */
+export const PRAGMA_OUT_SIZE = 4096;
 
 /** LSVFS_NSTAT: how many counters `lsvfs_cache_stats` reports. */
 export const CACHE_STAT_COUNT = 7;

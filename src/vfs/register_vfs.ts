@@ -5,12 +5,16 @@
  * @module
  */
 
-import type { DatabaseFileOpener } from "../engine/database_file.ts";
+import type {
+  CacheCounters,
+  DatabaseFileOpener,
+} from "../engine/database_file.ts";
 import { ensureShim } from "../../ffi/build.ts";
 import {
   Database,
   SQLITE_BUSY,
   SQLITE_MISUSE,
+  SQLITE_NOTFOUND,
   SQLITE_OK,
   sqliteLibrary,
 } from "../sqlite/mod.ts";
@@ -39,23 +43,8 @@ export interface RegisterVfsOptions {
   shim?: string;
 }
 
-/** Page-cache counters of the shim (one file's, or the process's). */
-export interface CacheStats {
-  /** Page lookups answered by the cache. */
-  hits: number;
-  /** Page lookups that went to the engine. */
-  misses: number;
-  /** Pages evicted to stay within the byte bound. */
-  evictions: number;
-  /** Times the cache was emptied because the view version changed. */
-  drops: number;
-  /** Bytes of page content held now. */
-  bytes: number;
-  /** Pages held now. */
-  pages: number;
-  /** The byte bound (`cache_size`); for the process, the sum over open files. */
-  maxBytes: number;
-}
+/** Page-cache counters of the shim (one file's, or the registration's). */
+export type CacheStats = CacheCounters;
 
 /** A main-database file open through the VFS. */
 export interface VfsFileInfo {
@@ -79,10 +68,21 @@ export interface VfsRegistration {
    * Page-cache counters.
    *
    * @param fileId A file's id (see {@linkcode VfsRegistration.files}); all
-   * files of the process (closed ones included) when omitted.
+   * files of this registration (closed ones included) when omitted.
    * @returns The counters, or undefined for a file that is not open.
    */
   cacheStats(fileId?: number): CacheStats | undefined;
+  /**
+   * Registers the SQL functions (`litestream_txid()`, `litestream_time()`,
+   * `litestream_lag()`, `litestream_set_time()`) on a connection. Connections
+   * opened after the shim was loaded get them already (the shim registers
+   * an auto-extension); calling again is harmless.
+   *
+   * @param db The connection's `sqlite3 *`.
+   * @returns Whether the connection's main database uses the VFS (and so
+   * got the functions).
+   */
+  registerFunctions(db: Deno.PointerValue): boolean;
   /**
    * Detaches the engine: later opens with the VFS fail with
    * `SQLITE_CANTOPEN` until `registerVfs()` is called again. The VFS itself
@@ -158,6 +158,18 @@ class Registration implements VfsRegistration {
       pages: n(5),
       maxBytes: n(6),
     };
+  }
+
+  registerFunctions(db: Deno.PointerValue): boolean {
+    if (this.#closed || db === null) return false;
+    const rc = this.#shim.symbols.lsvfs_register_functions(db);
+    if (rc === SQLITE_NOTFOUND) return false;
+    if (rc !== SQLITE_OK) {
+      throw new Error(
+        `Cannot register the litestream SQL functions: lsvfs_register_functions() returned ${rc}`,
+      );
+    }
+    return true;
   }
 
   unregister(): void {
