@@ -76,7 +76,7 @@ import {
   SqliteError,
   Statement,
 } from "./src/sqlite/mod.ts";
-import { ReplicaUrlError, StorageError } from "./src/storage/mod.ts";
+import { redactUrl, ReplicaUrlError, StorageError } from "./src/storage/mod.ts";
 import {
   type CacheStats,
   registerVfs,
@@ -345,11 +345,24 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
     }
     params.set("cache_size", String(options.cacheSize));
   }
-  const name = encodeURIComponent(options.name ?? "replica.db");
-  return new Database(`file:${name}?${params}`, {
-    readonly: true,
-    library: options.library,
-  });
+  const uri = `file:${
+    encodeURIComponent(options.name ?? "replica.db")
+  }?${params}`;
+  try {
+    return new Database(uri, { readonly: true, library: options.library });
+  } catch (error) {
+    if (!(error instanceof SqliteError)) throw error;
+    // SQLite's message quotes the whole URI, replica URL and all: name the
+    // replica without credentials instead, and give the engine's reason.
+    const reason = error.cause instanceof Error
+      ? error.cause.message
+      : error.message.replace(`Cannot open database "${uri}": `, "");
+    throw new SqliteError(
+      error.extendedCode,
+      `Cannot open replica "${redactUrl(replicaUrl)}": ${reason}`,
+      { cause: error.cause ?? error },
+    );
+  }
 }
 
 /**

@@ -204,6 +204,15 @@ Deno.test("open() explains a replica it cannot read, and the process goes on", a
     SQLITE_CANTOPEN,
     "No LTX files",
   );
+  assert.throws(
+    () => open("sftp://me:hunter2@127.0.0.1/db?token=s3cret"),
+    (error: unknown) => {
+      assert.ok(error instanceof SqliteError);
+      assert.match(error.message, /^Cannot open replica "sftp:\/\/me:\*\*\*@/);
+      assert.doesNotMatch(error.message, /hunter2|s3cret/);
+      return true;
+    },
+  );
 
   const replica = `${dir}/replica`;
   await makeLitestreamReplica(replica, [
