@@ -29,7 +29,11 @@ import {
   SQLITE_OK,
 } from "../sqlite/constants.ts";
 import { sqliteCodeOf } from "./error_code.ts";
-import { CACHE_STAT_COUNT, HOST_PORT_FUNCTION_COUNT } from "./_shim.ts";
+import {
+  CACHE_STAT_COUNT,
+  cacheCountersOf,
+  HOST_PORT_FUNCTION_COUNT,
+} from "./_shim.ts";
 
 // The callback signatures, in lsvfs_host_install() order.
 const OPEN = {
@@ -393,16 +397,7 @@ function cacheCounters(
 ): CacheCounters | undefined {
   if (pointer === null || count < CACHE_STAT_COUNT) return undefined;
   const view = new Deno.UnsafePointerView(pointer);
-  const n = (i: number) => Number(view.getBigUint64(i * 8));
-  return {
-    hits: n(0),
-    misses: n(1),
-    evictions: n(2),
-    drops: n(3),
-    bytes: n(4),
-    pages: n(5),
-    maxBytes: n(6),
-  };
+  return cacheCountersOf((i) => view.getBigUint64(i * 8));
 }
 
 function fail(error: unknown, ioerr: number): number {

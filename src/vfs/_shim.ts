@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { CacheCounters } from "../engine/mod.ts";
+
 /** The extension entry point SQLite calls on load. */
 export const SHIM_ENTRY_POINT = "sqlite3_litestreamvfs_init";
 
@@ -51,3 +53,23 @@ export const CACHE_STAT_COUNT = 7;
 
 /** The file id `lsvfs_cache_stats` takes for the whole process. */
 export const ALL_FILES = -1;
+
+/**
+ * Cache counters in the order the shim writes them (`lsvfs_cache_stats`, and
+ * the array the close callback receives).
+ *
+ * @param at Reads counter `index` as C wrote it.
+ * @returns The counters by name.
+ */
+export function cacheCountersOf(at: (index: number) => bigint): CacheCounters {
+  const n = (i: number) => Number(at(i));
+  return {
+    hits: n(0),
+    misses: n(1),
+    evictions: n(2),
+    drops: n(3),
+    bytes: n(4),
+    pages: n(5),
+    maxBytes: n(6),
+  };
+}

@@ -22,6 +22,7 @@ import { HostPort } from "./_host_port.ts";
 import {
   ALL_FILES,
   CACHE_STAT_COUNT,
+  cacheCountersOf,
   SHIM_ENTRY_POINT,
   SHIM_SYMBOLS,
 } from "./_shim.ts";
@@ -148,16 +149,7 @@ class Registration implements VfsRegistration {
       out.length,
     );
     if (rc !== SQLITE_OK) return undefined;
-    const n = (i: number) => Number(out[i]);
-    return {
-      hits: n(0),
-      misses: n(1),
-      evictions: n(2),
-      drops: n(3),
-      bytes: n(4),
-      pages: n(5),
-      maxBytes: n(6),
-    };
+    return cacheCountersOf((i) => out[i]);
   }
 
   registerFunctions(db: Deno.PointerValue): boolean {
