@@ -1,7 +1,8 @@
 /**
  * Prepares a machine for `deno task test`: Debian's SQLite (CLI and library),
- * a C compiler for the shim, and Litestream's own VFS extension, which the
- * tests use as the reference implementation.
+ * a C compiler for the shim, Litestream's own VFS extension, which the
+ * tests use as the reference implementation, and npm `s3rver` for the S3
+ * tests.
  *
  * Run as a script, it installs whatever is missing (Debian packages only as
  * root) and prints one line per thing it installs; when everything is there
@@ -41,6 +42,9 @@ export const LITESTREAM_VFS_VERSION = "0.5.17";
 /** npm package that ships Litestream's VFS extension for linux-amd64. */
 export const LITESTREAM_VFS_PACKAGE = "litestream-vfs-linux-amd64";
 
+/** Version of npm `s3rver`, the S3 server the tests start. */
+export const S3RVER_VERSION = "3.7.1";
+
 /** npm packages installed into `.tools/npm`, all in one `npm install`. */
 const NPM_TOOLS: readonly { name: string; version: string; file: string }[] = [
   {
@@ -48,6 +52,8 @@ const NPM_TOOLS: readonly { name: string; version: string; file: string }[] = [
     version: LITESTREAM_VFS_VERSION,
     file: "litestream-vfs.so",
   },
+  // The S3 server for tests/s3_test.ts (started by tests/_s3.ts).
+  { name: "s3rver", version: S3RVER_VERSION, file: "bin/s3rver.js" },
 ];
 
 /**

@@ -12,6 +12,7 @@ import { ltxDir, ltxPath, parseFileName } from "../ltx/mod.ts";
 import { StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
+  RangeRequest,
   ReplicaClient,
   SyncReplicaClient,
 } from "./replica_client.ts";
@@ -110,6 +111,12 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
       this.#forget(path);
       throw this.#storageError(`Cannot read "${path}"`, error);
     }
+  }
+
+  /** {@inheritDoc SyncReplicaClient.readRangesSync} */
+  readRangesSync(requests: readonly RangeRequest[]): Uint8Array[] {
+    // Local reads are cheap: one after another.
+    return requests.map((r) => this.readRangeSync(r.file, r.offset, r.length));
   }
 
   /** {@inheritDoc ReplicaClient.listFiles} */

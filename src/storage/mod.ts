@@ -15,9 +15,12 @@
 
 export type {
   LtxFileInfo,
+  RangeRequest,
   ReplicaClient,
   SyncReplicaClient,
 } from "./replica_client.ts";
 export { ReplicaUrlError, StorageError } from "./errors.ts";
 export { FileReplicaClient } from "./file_client.ts";
 export { openSyncReplicaClient, redactUrl } from "./replica_url.ts";
+export { WorkerReplicaClient } from "./worker_client.ts";
+export type { WorkerClientOptions } from "./worker_client.ts";

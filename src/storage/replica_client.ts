@@ -39,6 +39,16 @@ export interface ReplicaClient {
   ): Promise<Uint8Array>;
 }
 
+/** One range read of a batch. */
+export interface RangeRequest {
+  /** The LTX file to read. */
+  readonly file: LtxFileInfo;
+  /** First byte to read. */
+  readonly offset: number;
+  /** Number of bytes to read. */
+  readonly length: number;
+}
+
 /** Synchronous access to a replica's LTX files, as the engine uses it. */
 export interface SyncReplicaClient {
   /** The replica URL with any credentials removed, for messages and logs. */
@@ -52,6 +62,11 @@ export interface SyncReplicaClient {
     length: number,
     out?: Uint8Array,
   ): Uint8Array;
+  /**
+   * Reads many ranges in one blocking call; remote backends run them in
+   * parallel (a bounded number at once). Results are in request order.
+   */
+  readRangesSync(requests: readonly RangeRequest[]): Uint8Array[];
   /** Releases open handles; idempotent. */
   close(): void;
 }

@@ -7,6 +7,7 @@
 import { ReplicaUrlError } from "./errors.ts";
 import { FileReplicaClient } from "./file_client.ts";
 import type { SyncReplicaClient } from "./replica_client.ts";
+import { WorkerReplicaClient } from "./worker_client.ts";
 
 /** The schemes Litestream accepts, and whether this build serves them yet. */
 const SCHEMES = ["file", "s3", "gs", "abs", "oss", "sftp", "nats", "webdav"];
@@ -45,7 +46,7 @@ export function redactUrl(url: string): string {
  * Opens a synchronous client for a replica URL. A bare path (absolute or
  * relative) means a local directory, as `file://` does.
  *
- * @param url `file:///abs/dir`, or a directory path.
+ * @param url `file:///abs/dir`, `s3://bucket/path?...`, or a directory path.
  * @returns A client the engine can read synchronously.
  * @throws {ReplicaUrlError} When the URL is malformed or its scheme unknown.
  *
@@ -81,6 +82,10 @@ export function openSyncReplicaClient(url: string): SyncReplicaClient {
       );
     }
     return new FileReplicaClient(decodeURIComponent(parsed.pathname));
+  }
+  if (scheme === "s3") {
+    // Served by the storage worker, over an S3ReplicaClient.
+    return new WorkerReplicaClient(url);
   }
   if (SCHEMES.includes(scheme)) {
     throw new ReplicaUrlError(

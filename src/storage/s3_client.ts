@@ -1,0 +1,419 @@
+/**
+ * The `s3://` backend: a replica in an S3 bucket or an S3-compatible service,
+ * through `@aws-sdk/client-s3`. It is asynchronous and runs in the storage
+ * worker (ARCHITECTURE.md); the engine reaches it through
+ * {@linkcode WorkerReplicaClient}.
+ *
+ * URL: `s3://bucket/path?endpoint=...&region=...&forcePathStyle=true`, with
+ * the query parameters Litestream accepts (`endpoint`, `region`,
+ * `forcePathStyle`/`force-path-style`, `skipVerify`/`skip-verify`,
+ * `signPayload`, `requireContentMD5`, `concurrency`, `partSize`,
+ * `storageClass`, `sse*`; those that only matter for uploads are accepted and
+ * ignored here). Credentials: `LITESTREAM_ACCESS_KEY_ID` /
+ * `LITESTREAM_SECRET_ACCESS_KEY`, else the AWS SDK's default chain
+ * (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `~/.aws/credentials`, ...). Endpoint
+ * from the URL, else `LITESTREAM_S3_ENDPOINT`; region from the URL, else
+ * `AWS_REGION`, else `us-east-1`.
+ *
+ * @module
+ */
+
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { Agent } from "node:https";
+import { ltxPath, parseFileName } from "../ltx/mod.ts";
+import { ReplicaUrlError, StorageError } from "./errors.ts";
+import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
+import { redactUrl } from "./replica_url.ts";
+
+/** Region used when neither the URL nor the environment names one. */
+export const DEFAULT_S3_REGION = "us-east-1";
+
+/** Default bound on the time one operation may spend retrying, in ms. */
+export const DEFAULT_RETRY_BUDGET_MS = 10_000;
+
+/** Default timeout of one HTTP request, in ms. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+/** Settings parsed from an `s3://` replica URL and the environment. */
+export interface S3Settings {
+  /** The bucket name. */
+  bucket: string;
+  /** The replica's key prefix, without leading or trailing slash ("" for the bucket root). */
+  path: string;
+  /** Region to sign for. */
+  region: string;
+  /** Custom endpoint (`http://host:port`), for S3-compatible services. */
+  endpoint?: string;
+  /** Address buckets as `endpoint/bucket` rather than `bucket.endpoint`. */
+  forcePathStyle: boolean;
+  /** Accept any TLS certificate (self-signed test servers). */
+  skipVerify: boolean;
+  /** Explicit credentials (LITESTREAM_*); absent means the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * Parses an `s3://` replica URL as Litestream does.
+ *
+ * @param url The replica URL.
+ * @param env Environment to read (default: `Deno.env`).
+ * @returns The settings.
+ * @throws {ReplicaUrlError} When the URL has no bucket or a bad option.
+ *
+ * @example Parse an URL for a local S3-compatible server
+ * ```ts
+ * import { parseS3Url } from "./s3_client.ts";
+ * import assert from "node:assert/strict";
+ * const s = parseS3Url("s3://b/db?endpoint=127.0.0.1:9000", {});
+ * assert.equal(s.endpoint, "http://127.0.0.1:9000");
+ * assert.equal(s.forcePathStyle, true);
+ * ```
+ */
+export function parseS3Url(
+  url: string,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): S3Settings {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new ReplicaUrlError(`Invalid replica URL "${redactUrl(url)}"`, {
+      cause,
+    });
+  }
+  const query = parsed.searchParams;
+  let bucket = decodeURIComponent(parsed.hostname);
+  let endpoint: string | undefined;
+  let forcePathStyle = false;
+  let region: string | undefined;
+  // `s3://bucket.host:port/path`: a MinIO-style host names the endpoint.
+  if (parsed.port !== "" && !parsed.hostname.endsWith(".com")) {
+    const dot = parsed.hostname.indexOf(".");
+    if (dot < 0) {
+      throw new ReplicaUrlError(
+        `Replica URL "${
+          redactUrl(url)
+        }" has no bucket: write "s3://bucket/path?endpoint=http://host:port"`,
+      );
+    }
+    bucket = parsed.hostname.slice(0, dot);
+    endpoint = `http://${parsed.hostname.slice(dot + 1)}:${parsed.port}`;
+    forcePathStyle = true;
+  } else {
+    const aws = /^(.+)\.s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com$/.exec(bucket);
+    if (aws) {
+      bucket = aws[1];
+      region = aws[2];
+    }
+  }
+  if (bucket === "") {
+    throw new ReplicaUrlError(
+      `Replica URL "${redactUrl(url)}" has no bucket: write "s3://bucket/path"`,
+    );
+  }
+  const explicitPathStyle = boolParam(url, query, [
+    "forcePathStyle",
+    "force-path-style",
+  ]);
+  const qEndpoint = query.get("endpoint");
+  if (qEndpoint) {
+    endpoint = ensureScheme(qEndpoint);
+    if (explicitPathStyle !== false) forcePathStyle = true;
+  }
+  if (query.get("region")) region = query.get("region")!;
+  if (explicitPathStyle !== undefined) forcePathStyle = explicitPathStyle;
+  if (endpoint === undefined && env.LITESTREAM_S3_ENDPOINT) {
+    endpoint = ensureScheme(env.LITESTREAM_S3_ENDPOINT);
+    if (explicitPathStyle === undefined) forcePathStyle = true;
+  }
+  const skipVerify = boolParam(url, query, ["skipVerify", "skip-verify"]) ??
+    false;
+  // Accepted for compatibility; they matter only to uploads.
+  for (const name of ["concurrency", "partSize", "part-size"]) {
+    const v = query.get(name);
+    if (v !== null && !/^\d+$/.test(v)) {
+      throw new ReplicaUrlError(
+        `Replica URL "${
+          redactUrl(url)
+        }": "${name}" must be a whole number, got "${v}"`,
+      );
+    }
+  }
+  region ??= env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_S3_REGION;
+  const accessKeyId = env.LITESTREAM_ACCESS_KEY_ID;
+  const secretAccessKey = env.LITESTREAM_SECRET_ACCESS_KEY;
+  const settings: S3Settings = {
+    bucket,
+    path: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, ""),
+    region,
+    endpoint,
+    forcePathStyle,
+    skipVerify,
+  };
+  if (accessKeyId && secretAccessKey) {
+    settings.credentials = { accessKeyId, secretAccessKey };
+  }
+  return settings;
+}
+
+function ensureScheme(endpoint: string): string {
+  if (/^https?:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, "");
+  const host = endpoint.replace(/\/+$/, "");
+  // Litestream: http for local and private addresses, https for the rest.
+  const local =
+    /^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[::1\])/i
+      .test(host);
+  return `${local ? "http" : "https"}://${host}`;
+}
+
+function boolParam(
+  url: string,
+  query: URLSearchParams,
+  names: string[],
+): boolean | undefined {
+  for (const name of names) {
+    const v = query.get(name);
+    if (v === null || v === "") continue;
+    if (/^(1|t|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|f|false|no|off)$/i.test(v)) return false;
+    throw new ReplicaUrlError(
+      `Replica URL "${
+        redactUrl(url)
+      }": "${name}" must be true or false, got "${v}"`,
+    );
+  }
+  return undefined;
+}
+
+/** Options for {@linkcode S3ReplicaClient}. */
+export interface S3ClientOptions {
+  /** Bound on the total time one operation spends retrying, in ms. */
+  retryBudgetMs?: number;
+  /** Timeout of one HTTP request, in ms. */
+  requestTimeoutMs?: number;
+  /** Environment to read (default: `Deno.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+/** A replica in an S3 bucket (or S3-compatible service). */
+export class S3ReplicaClient implements ReplicaClient {
+  /** The replica URL, redacted. */
+  readonly url: string;
+  /** Parsed settings. */
+  readonly settings: S3Settings;
+  #s3: S3Client;
+  #retryBudgetMs: number;
+  #requestTimeoutMs: number;
+
+  /**
+   * @param url An `s3://` replica URL.
+   * @param options Retry bound, request timeout, environment.
+   * @throws {ReplicaUrlError} When the URL is malformed.
+   */
+  constructor(url: string, options: S3ClientOptions = {}) {
+    this.url = redactUrl(url);
+    this.settings = parseS3Url(url, options.env);
+    this.#retryBudgetMs = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
+    this.#requestTimeoutMs = options.requestTimeoutMs ??
+      DEFAULT_REQUEST_TIMEOUT_MS;
+    const s = this.settings;
+    this.#s3 = new S3Client({
+      region: s.region,
+      endpoint: s.endpoint,
+      forcePathStyle: s.forcePathStyle,
+      credentials: s.credentials,
+      // Retries are ours: bounded by time, classified by us.
+      maxAttempts: 1,
+      requestHandler: {
+        requestTimeout: this.#requestTimeoutMs,
+        connectionTimeout: this.#requestTimeoutMs,
+        ...(s.skipVerify
+          ? { httpsAgent: new Agent({ rejectUnauthorized: false }) }
+          : {}),
+      },
+      // s3rver and many S3-compatible services do not send CRC checksums.
+      responseChecksumValidation: "WHEN_REQUIRED",
+      requestChecksumCalculation: "WHEN_REQUIRED",
+    });
+  }
+
+  #key(rest: string): string {
+    return this.settings.path === "" ? rest : `${this.settings.path}/${rest}`;
+  }
+
+  /** {@inheritDoc ReplicaClient.listFiles} */
+  async listFiles(level: number): Promise<LtxFileInfo[]> {
+    const prefix = this.#key(`ltx/${level}/`);
+    const files: LtxFileInfo[] = [];
+    let token: string | undefined;
+    do {
+      const out: ListObjectsV2CommandOutput = await this.#retry(
+        `list "${prefix}"`,
+        (signal) =>
+          this.#s3.send(
+            new ListObjectsV2Command({
+              Bucket: this.settings.bucket,
+              Prefix: prefix,
+              ContinuationToken: token,
+            }),
+            { abortSignal: signal },
+          ),
+      );
+      for (const obj of out.Contents ?? []) {
+        const name = obj.Key?.slice(prefix.length) ?? "";
+        if (name.includes("/")) continue;
+        const txids = parseFileName(name);
+        if (txids === undefined) continue;
+        files.push({
+          level,
+          ...txids,
+          size: obj.Size ?? 0,
+          createdAt: obj.LastModified?.getTime() ?? 0,
+        });
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return files.sort((a, b) =>
+      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
+    );
+  }
+
+  /** {@inheritDoc ReplicaClient.readRange} */
+  readRange(
+    file: LtxFileInfo,
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array> {
+    const key = this.#key(ltxPath(file.level, file.minTxid, file.maxTxid));
+    if (length === 0) return Promise.resolve(new Uint8Array(0));
+    return this.#retry(`read "${key}"`, async (signal) => {
+      const out = await this.#s3.send(
+        new GetObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: key,
+          // Explicit ranges only: some servers get suffix ranges wrong.
+          Range: `bytes=${offset}-${offset + length - 1}`,
+        }),
+        { abortSignal: signal },
+      );
+      const body = await out.Body!.transformToByteArray();
+      if (body.length !== length) {
+        throw new StorageError(
+          `Short read of "${key}": wanted ${length} bytes at offset ${offset}, got ${body.length}`,
+        );
+      }
+      return body;
+    });
+  }
+
+  /** Releases the SDK's connections. */
+  close(): void {
+    this.#s3.destroy();
+  }
+
+  async #retry<T>(
+    what: string,
+    op: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const start = Date.now();
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(),
+        this.#requestTimeoutMs,
+      );
+      try {
+        return await op(controller.signal);
+      } catch (error) {
+        const classified = this.#classify(what, error);
+        const elapsed = Date.now() - start;
+        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
+          (0.5 + Math.random() / 2);
+        if (
+          !classified.retryable ||
+          elapsed + delay >= this.#retryBudgetMs
+        ) {
+          if (classified.retryable && attempt > 1) {
+            throw new StorageError(
+              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
+              { cause: classified.cause, retryable: true },
+            );
+          }
+          throw classified;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  #classify(what: string, error: unknown): StorageError {
+    if (error instanceof StorageError) return error;
+    const e = error as {
+      name?: string;
+      code?: string;
+      message?: string;
+      $metadata?: { httpStatusCode?: number };
+      $retryable?: unknown;
+    };
+    const status = e?.$metadata?.httpStatusCode;
+    const name = e?.name ?? e?.code ?? "";
+    const where =
+      `S3 ${what} in bucket "${this.settings.bucket}" (${this.url})`;
+    const cause = error;
+    if (name === "NoSuchBucket") {
+      return new StorageError(
+        `${where}: no such bucket; check the bucket name and the endpoint/region`,
+        { cause },
+      );
+    }
+    if (
+      status === 403 ||
+      /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|CredentialsProviderError|ExpiredToken/
+        .test(name)
+    ) {
+      return new StorageError(
+        `${where}: access denied (${
+          name || status
+        }); check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY or AWS_PROFILE) and the bucket policy`,
+        { cause },
+      );
+    }
+    if (status === 404 || name === "NoSuchKey" || name === "NotFound") {
+      return new StorageError(
+        `${where}: not found (deleted by compaction or retention?)`,
+        // As on file://: a vanished file is what compaction looks like.
+        { cause, retryable: name === "NoSuchKey" },
+      );
+    }
+    if (
+      status === 301 || status === 307 || name === "PermanentRedirect"
+    ) {
+      return new StorageError(
+        `${where}: the bucket is in another region; set region= in the URL or AWS_REGION`,
+        { cause },
+      );
+    }
+    const transient = (status !== undefined &&
+      (status >= 500 || status === 429 || status === 408)) ||
+      /Throttl|SlowDown|RequestTimeout|TimeoutError|AbortError|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|NetworkingError|connection/i
+        .test(`${name} ${e?.code ?? ""} ${e?.message ?? ""}`);
+    const detail = status !== undefined
+      ? `HTTP ${status}${name ? ` ${name}` : ""}`
+      : /AbortError/.test(name)
+      ? `no answer within ${this.#requestTimeoutMs} ms`
+      : (e?.message ?? String(error)).replace(/https?:\/\/\S+/g, "<url>");
+    return new StorageError(`${where}: ${detail}`, {
+      cause,
+      retryable: transient,
+    });
+  }
+}

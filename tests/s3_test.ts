@@ -1,0 +1,256 @@
+/**
+ * The `s3://` backend end to end: a replica written by Litestream's own
+ * extension to a folder, uploaded to s3rver on 127.0.0.1, opened with
+ * `open()` through the storage worker.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { open, SqliteError } from "../mod.ts";
+import { S3ReplicaClient } from "../src/storage/s3_client.ts";
+import { StorageError, WorkerReplicaClient } from "../src/storage/mod.ts";
+import { makeLitestreamReplica } from "./_litestream.ts";
+import { S3RVER_ENV, startS3Server } from "./_s3.ts";
+
+for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
+
+async function tempDir(): Promise<string & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "lsvfs-s3-test-" });
+  return Object.assign(path, {
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  });
+}
+
+function rows(n: number): string {
+  return `generate_series(1, ${n})`;
+}
+
+const SCHEMA = [
+  "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+  `INSERT INTO t (v) SELECT printf('row %05d %s', value, hex(randomblob(40))) FROM ${
+    rows(3000)
+  }`,
+  "CREATE INDEX t_v ON t (v)",
+  "UPDATE t SET v = upper(v) WHERE id % 7 = 0",
+];
+
+function s3Url(endpoint: string, bucket: string, path: string): string {
+  return `s3://${bucket}/${path}?endpoint=${endpoint}&forcePathStyle=true`;
+}
+
+Deno.test("open() reads an s3:// replica like its file:// twin, and polls for new data", async () => {
+  await using dir = await tempDir();
+  await using server = await startS3Server();
+  const replica = `${dir}/replica`;
+  await makeLitestreamReplica(replica, SCHEMA);
+  const uploaded = await server.upload(replica, "db");
+  assert.ok(uploaded >= SCHEMA.length);
+
+  const url = s3Url(server.endpoint, server.bucket, "db");
+  const started = performance.now();
+  using remote = open(url, { pollInterval: 50 });
+  using local = open(`file://${replica}`);
+  const query = "SELECT id, v FROM t ORDER BY v";
+  const first = remote.get("SELECT count(*) AS n FROM t");
+  const firstRowMs = performance.now() - started;
+  assert.deepEqual(first, { n: 3000 });
+  const openCounts = {
+    lists: await server.total("LIST"),
+    gets: await server.total("GET"),
+  };
+  assert.deepEqual(remote.query(query), local.query(query));
+  assert.deepEqual(remote.get("PRAGMA integrity_check"), {
+    integrity_check: "ok",
+  });
+  console.log(
+    `s3 open + count(*): ${
+      firstRowMs.toFixed(0)
+    } ms, ${openCounts.lists} LISTs, ${openCounts.gets} GETs; after full scan + integrity_check: ${await server
+      .total("GET")} GETs for ${uploaded} LTX files`,
+  );
+
+  // A new transaction, written by Litestream and uploaded, shows up.
+  await makeLitestreamReplica(replica, ["INSERT INTO t (v) VALUES ('new')"]);
+  await server.upload(replica, "db");
+  const deadline = Date.now() + 5_000;
+  while (
+    remote.get<{ n: number }>("SELECT count(*) AS n FROM t")!.n !== 3001
+  ) {
+    assert.ok(Date.now() < deadline, "the new transaction never appeared");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(remote.get("SELECT v FROM t WHERE id = 3001"), {
+    v: "new",
+  });
+  assert.deepEqual(remote.get("PRAGMA integrity_check"), {
+    integrity_check: "ok",
+  });
+});
+
+Deno.test("open() explains a missing bucket or an empty prefix on s3://", async () => {
+  await using server = await startS3Server();
+  assert.throws(
+    () => open(s3Url(server.endpoint, "no-such-bucket", "db")),
+    (error: unknown) => {
+      assert.ok(error instanceof SqliteError, String(error));
+      assert.match(error.message, /no such bucket/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => open(s3Url(server.endpoint, server.bucket, "nothing/here")),
+    (error: unknown) => {
+      assert.ok(error instanceof SqliteError, String(error));
+      assert.match(error.message, /No LTX files/);
+      return true;
+    },
+  );
+});
+
+Deno.test("open() fails within the retry bound when nothing listens at the endpoint", () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const started = performance.now();
+  assert.throws(
+    () => open(s3Url(`http://127.0.0.1:${port}`, "b", "db")),
+    (error: unknown) => {
+      assert.ok(error instanceof SqliteError, String(error));
+      assert.match(error.message, /gave up after \d+ attempts/);
+      return true;
+    },
+  );
+  const ms = performance.now() - started;
+  assert.ok(ms < 15_000, `took ${ms} ms`);
+});
+
+Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, in request order", async () => {
+  await using dir = await tempDir();
+  await using server = await startS3Server();
+  const replica = `${dir}/replica`;
+  await makeLitestreamReplica(replica, SCHEMA.slice(0, 2));
+  await server.upload(replica, "db");
+  const client = new WorkerReplicaClient(
+    s3Url(server.endpoint, server.bucket, "db"),
+    { maxInFlight: 4 },
+  );
+  try {
+    const files = client.listFilesSync(0);
+    assert.equal(files.length, 2);
+    const requests = files.flatMap((file) =>
+      [0, 10, 100].map((offset) => ({ file, offset, length: 50 }))
+    );
+    const batch = client.readRangesSync(requests);
+    const one = requests.map((r) =>
+      client.readRangeSync(r.file, r.offset, r.length)
+    );
+    assert.deepEqual(batch, one);
+    const local = await Deno.readFile(
+      `${replica}/ltx/0/${files[1].minTxid.toString(16).padStart(16, "0")}-${
+        files[1].maxTxid.toString(16).padStart(16, "0")
+      }.ltx`,
+    );
+    assert.deepEqual(batch[4], local.slice(10, 60));
+    assert.throws(
+      () => client.readRangesSync([{ ...requests[0], offset: 1e9 }]),
+      (error: unknown) => error instanceof StorageError && !error.retryable,
+    );
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("S3ReplicaClient gives up on 500s within its retry budget, retryable", async () => {
+  let hits = 0;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => {
+      hits++;
+      return new Response("<Error><Code>InternalError</Code></Error>", {
+        status: 500,
+      });
+    },
+  );
+  const client = new S3ReplicaClient(
+    `s3://b/db?endpoint=http://127.0.0.1:${server.addr.port}`,
+    { retryBudgetMs: 500, env: S3RVER_ENV },
+  );
+  try {
+    const started = performance.now();
+    await assert.rejects(client.listFiles(0), (error: unknown) => {
+      assert.ok(error instanceof StorageError);
+      assert.equal(error.retryable, true);
+      assert.match(error.message, /HTTP 500/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 1_500);
+    assert.ok(hits > 1, `${hits} attempts`);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("the storage worker never keeps the process alive, even with a client left open", async () => {
+  const script = `
+    import { WorkerReplicaClient } from "${new URL(
+    "../src/storage/worker_client.ts",
+    import.meta.url,
+  )}";
+    new WorkerReplicaClient("s3://b/db?endpoint=http://127.0.0.1:1");
+    console.log("opened");
+  `;
+  const started = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      script,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(20_000),
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "opened");
+  assert.ok(performance.now() - started < 10_000);
+});
+
+Deno.test("S3ReplicaClient retries dropped connections and silent servers within its bound", async () => {
+  for (const behaviour of ["drop", "silent"] as const) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    let accepted = 0;
+    const serving = (async () => {
+      for await (const conn of listener) {
+        accepted++;
+        if (behaviour === "drop") conn.close();
+        else held.push(conn);
+      }
+    })();
+    const client = new S3ReplicaClient(
+      `s3://b/db?endpoint=http://127.0.0.1:${listener.addr.port}`,
+      { retryBudgetMs: 1_000, requestTimeoutMs: 200, env: S3RVER_ENV },
+    );
+    try {
+      const started = performance.now();
+      await assert.rejects(client.listFiles(0), (error: unknown) => {
+        assert.ok(error instanceof StorageError, String(error));
+        assert.equal(error.retryable, true, error.message);
+        assert.doesNotMatch(error.message, /S3RVER/);
+        return true;
+      });
+      const ms = performance.now() - started;
+      assert.ok(ms < 2_000, `${behaviour}: took ${ms} ms`);
+      assert.ok(accepted > 1, `${behaviour}: ${accepted} attempts`);
+    } finally {
+      client.close();
+      listener.close();
+      for (const conn of held) conn.close();
+      await serving.catch(() => {});
+    }
+  }
+});
