@@ -16,7 +16,11 @@ import {
   SNAPSHOT_LEVEL,
   validateHeader,
 } from "../ltx/mod.ts";
-import type { LtxFileInfo, SyncReplicaClient } from "../storage/mod.ts";
+import type {
+  LtxFileInfo,
+  RangeRequest,
+  SyncReplicaClient,
+} from "../storage/mod.ts";
 import type { FileIndex } from "./page_index.ts";
 
 /** Files up to this size are read whole to get their header and index. */
@@ -91,10 +95,98 @@ export class Replica {
     const key = this.describe(file);
     let meta = this.#meta.get(key);
     if (meta === undefined) {
-      meta = this.#readMeta(file, key);
-      this.#meta.set(key, meta);
+      this.prefetchMeta([file]);
+      meta = this.#meta.get(key)!;
     }
     return meta;
+  }
+
+  /**
+   * Reads the headers and page indexes of many files at once: one batch of
+   * range reads (a small file whole, a larger one's header and tail), and a
+   * second batch only for indexes longer than the tail guessed. Against
+   * remote storage the batch runs in parallel, so opening costs about two
+   * round trips whatever the number of files.
+   *
+   * @param files The files whose metadata {@linkcode Replica.meta} will be
+   * asked for.
+   * @throws {LtxError} When a file is malformed.
+   */
+  prefetchMeta(files: readonly LtxFileInfo[]): void {
+    const missing = files.filter((f) => !this.#meta.has(this.describe(f)));
+    if (missing.length === 0) return;
+    const requests: RangeRequest[] = [];
+    for (const file of missing) {
+      if (file.size <= SMALL_FILE_SIZE) {
+        requests.push({ file, offset: 0, length: file.size });
+      } else {
+        requests.push({ file, offset: 0, length: HEADER_SIZE });
+        requests.push(tailRequest(file, Math.min(file.size, TAIL_GUESS)));
+      }
+    }
+    const reads = this.client.readRangesSync(requests);
+    const heads: Uint8Array[] = [];
+    const tails: Uint8Array[] = [];
+    let next = 0;
+    for (const file of missing) {
+      if (file.size <= SMALL_FILE_SIZE) {
+        const whole = reads[next++];
+        heads.push(whole.subarray(0, HEADER_SIZE));
+        tails.push(whole);
+      } else {
+        heads.push(reads[next++]);
+        tails.push(reads[next++]);
+      }
+    }
+    // Indexes longer than the guess: one more batch for all of them.
+    const short: number[] = [];
+    missing.forEach((file, i) => {
+      const needed = indexTailLength(tails[i], file.size, this.describe(file));
+      if (needed > tails[i].length) short.push(i);
+    });
+    if (short.length > 0) {
+      const longer = this.client.readRangesSync(
+        short.map((i) =>
+          tailRequest(
+            missing[i],
+            indexTailLength(
+              tails[i],
+              missing[i].size,
+              this.describe(missing[i]),
+            ),
+          )
+        ),
+      );
+      short.forEach((i, j) => tails[i] = longer[j]);
+    }
+    missing.forEach((file, i) => {
+      const name = this.describe(file);
+      this.#meta.set(name, parseMeta(heads[i], tails[i], file.size, name));
+    });
+  }
+
+  /**
+   * Reads the headers of many files at once (one batch), for time travel,
+   * which needs every file's timestamp but only the chosen files' indexes.
+   *
+   * @param files The files whose {@linkcode Replica.timestamp} will be asked for.
+   * @throws {LtxError} When a header is malformed.
+   */
+  prefetchHeaders(files: readonly LtxFileInfo[]): void {
+    const missing = files.filter((f) => {
+      const key = this.describe(f);
+      return !this.#meta.has(key) && !this.#headers.has(key);
+    });
+    if (missing.length === 0) return;
+    const heads = this.client.readRangesSync(
+      missing.map((file) => ({ file, offset: 0, length: HEADER_SIZE })),
+    );
+    missing.forEach((file, i) => {
+      const name = this.describe(file);
+      const header = decodeHeader(heads[i], name);
+      validateHeader(header, name);
+      this.#headers.set(name, header);
+    });
   }
 
   /**
@@ -110,16 +202,8 @@ export class Replica {
     const key = this.describe(file);
     const meta = this.#meta.get(key);
     if (meta !== undefined) return meta.header.timestamp;
-    let header = this.#headers.get(key);
-    if (header === undefined) {
-      header = decodeHeader(
-        this.client.readRangeSync(file, 0, HEADER_SIZE),
-        key,
-      );
-      validateHeader(header, key);
-      this.#headers.set(key, header);
-    }
-    return header.timestamp;
+    if (!this.#headers.has(key)) this.prefetchHeaders([file]);
+    return this.#headers.get(key)!.timestamp;
   }
 
   /**
@@ -155,36 +239,28 @@ export class Replica {
     this.#headers.clear();
     this.client.close();
   }
+}
 
-  #readMeta(file: LtxFileInfo, name: string): FileMeta {
-    const { size } = file;
-    let head: Uint8Array;
-    let tail: Uint8Array;
-    if (size <= SMALL_FILE_SIZE) {
-      const whole = this.client.readRangeSync(file, 0, size);
-      head = whole.subarray(0, HEADER_SIZE);
-      tail = whole;
-    } else {
-      head = this.client.readRangeSync(file, 0, HEADER_SIZE);
-      tail = this.#readTail(file, Math.min(size, TAIL_GUESS));
-      const needed = indexTailLength(tail, size, name);
-      if (needed > tail.length) tail = this.#readTail(file, needed);
-    }
-    const header = decodeHeader(head, name);
-    validateHeader(header, name);
-    const { index } = decodeTail(tail, size, { file: name });
-    const pgnos = new Uint32Array(index.length);
-    const offsets = new Float64Array(index.length);
-    const sizes = new Uint32Array(index.length);
-    index.forEach((entry, i) => {
-      pgnos[i] = entry.pgno;
-      offsets[i] = entry.offset;
-      sizes[i] = entry.size;
-    });
-    return { header, index: { pgnos, offsets, sizes } };
-  }
+function tailRequest(file: LtxFileInfo, length: number): RangeRequest {
+  return { file, offset: file.size - length, length };
+}
 
-  #readTail(file: LtxFileInfo, length: number): Uint8Array {
-    return this.client.readRangeSync(file, file.size - length, length);
-  }
+function parseMeta(
+  head: Uint8Array,
+  tail: Uint8Array,
+  size: number,
+  name: string,
+): FileMeta {
+  const header = decodeHeader(head, name);
+  validateHeader(header, name);
+  const { index } = decodeTail(tail, size, { file: name });
+  const pgnos = new Uint32Array(index.length);
+  const offsets = new Float64Array(index.length);
+  const sizes = new Uint32Array(index.length);
+  index.forEach((entry, i) => {
+    pgnos[i] = entry.pgno;
+    offsets[i] = entry.offset;
+    sizes[i] = entry.size;
+  });
+  return { header, index: { pgnos, offsets, sizes } };
 }

@@ -104,6 +104,7 @@ export class ReplicaView implements DatabaseFile {
     const plan = restorePlan(replica.listAll(), { url: replica.url });
     // The listing at open is the first successful poll.
     this.#lastPollSuccess = this.#lastPollAt;
+    replica.prefetchMeta(plan);
     this.pageSize = replica.meta(plan[0]).header.pageSize;
     this.#lockPgno = lockPgno(this.pageSize);
     this.#current = this.#build(plan);
@@ -188,6 +189,7 @@ export class ReplicaView implements DatabaseFile {
       plan = restorePlan(listing, { url });
     } else {
       this.#replica.forgetUnlisted(listing);
+      this.#replica.prefetchHeaders(listing);
       plan = planAtTime(
         listing,
         (f) => this.#replica.timestamp(f),
@@ -413,6 +415,7 @@ export class ReplicaView implements DatabaseFile {
     const { index } = base;
     let pageCount = base.pageCount;
     let timestamp = base.timestamp;
+    this.#replica.prefetchMeta(files);
     for (const file of files) {
       const meta = this.#replica.meta(file);
       if (meta.header.pageSize !== this.pageSize) {
