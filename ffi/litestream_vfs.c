@@ -90,7 +90,12 @@
 **   close(id, aStat, nStat): aStat holds the file's nStat page-cache
 **     counters (lsvfs_cache_stats() order), for the engine to log.
 **   begin_read(id, pVersion); end_read(id);
-**   file_size(id, pSize); read_page(id, pgno, pBuf: pageSize bytes);
+**   file_size(id, pSize);
+**   read_pages(id, pgno, nMax, pBuf, pFirst, pnPages): page pgno and, if
+**     the engine chooses (read-ahead, forward or backward), its neighbours:
+**     a run of *pnPages consecutive pages (1 to nMax) from page *pFirst,
+**     which holds pgno, written one after another to pBuf (room for nMax
+**     pages). The shim caches every one.
 **   error_message(zBuf, nBuf): copies the text of the port's last error,
 **     NUL-terminated and truncated to nBuf bytes; returns its length.
 **   pragma(id, zName, zValue, zOut, nOut, pnOut): a PRAGMA or SQL function
@@ -146,6 +151,13 @@ SQLITE_EXTENSION_INIT1
 /* Bucket count of a page cache's hash table on first insert. */
 #define LSVFS_MIN_BUCKETS 64
 
+/*
+** Bound on one read_pages call (the read-ahead run): this many pages, and
+** no more bytes than LSVFS_RUN_BYTES, but always at least one page.
+*/
+#define LSVFS_RUN_PAGES 64
+#define LSVFS_RUN_BYTES (256 * 1024)
+
 /* Oldest SQLite with every routine the shim uses (sqlite3_uri_key). */
 #define LSVFS_MIN_SQLITE 3031000
 
@@ -171,7 +183,8 @@ struct LsvfsPort {
   int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion);
   int (*xEndRead)(int iFile);
   int (*xFileSize)(int iFile, sqlite3_int64 *pSize);
-  int (*xReadPage)(int iFile, unsigned int pgno, void *pBuf);
+  int (*xReadPages)(int iFile, unsigned int pgno, int nMax, void *pBuf,
+                    unsigned int *pFirst, int *pnPages);
   int (*xErrorMessage)(char *zBuf, int nBuf);
   int (*xPragma)(int iFile, const char *zName, const char *zValue,
                  char *zOut, int nOut, int *pnOut);
@@ -465,7 +478,10 @@ struct LsvfsFile {
   int bSizeKnown;          /* True if iSize holds for the current read */
   sqlite3_int64 iSize;     /* Database size in bytes (file_size's out-slot) */
   sqlite3_uint64 iVersion; /* View version (begin_read's out-slot) */
-  unsigned char *aScratch; /* szPage bytes: read_page's buffer */
+  int nRunMax;             /* Pages read_pages may return at once */
+  unsigned int iRunFirst;  /* read_pages' out-slot: first page returned */
+  int nRun;                /* read_pages' out-slot: pages it returned */
+  unsigned char *aScratch; /* nRunMax * szPage bytes: read_pages' buffer */
   char *zPragmaOut;        /* LSVFS_PRAGMA_OUT_SIZE bytes once a pragma ran */
   int nPragmaOut;          /* pragma's out-slot: result length, or -1 */
   LsvfsCache cache;        /* Pages of this file */
@@ -545,9 +561,9 @@ static int lsvfsLoadSize(LsvfsFile *p){
 
 /*
 ** Finds page pgno of the current read: the cache, else the port (and then
-** the cache keeps it). Sets *paPage to its szPage bytes, valid until the
-** next call. Returns SQLITE_IOERR_SHORT_READ, with *paPage NULL, for a page
-** past the end of the database.
+** the cache keeps it, and the pages read ahead with it). Sets *paPage to its
+** szPage bytes, valid until the next call. Returns SQLITE_IOERR_SHORT_READ,
+** with *paPage NULL, for a page past the end of the database.
 */
 static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
                           const unsigned char **paPage){
@@ -564,14 +580,37 @@ static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
   if( (sqlite3_int64)(pgno-1)*p->szPage>=p->iSize ){
     return SQLITE_IOERR_SHORT_READ;
   }
-  rc = p->pPort->xReadPage(p->iId, pgno, p->aScratch);
+  p->iRunFirst = 0;
+  p->nRun = 0;
+  rc = p->pPort->xReadPages(p->iId, pgno, p->nRunMax, p->aScratch,
+                            &p->iRunFirst, &p->nRun);
+  if( rc==SQLITE_OK && (p->nRun<1 || p->nRun>p->nRunMax
+                        || p->iRunFirst<1 || p->iRunFirst>pgno
+                        || pgno-p->iRunFirst>=(unsigned int)p->nRun) ){
+    sqlite3_log(SQLITE_IOERR_READ, "litestream: read page %u: the engine "
+                "returned %d pages from page %u, not a run of 1 to %d "
+                "holding it", pgno, p->nRun, p->iRunFirst, p->nRunMax);
+    return SQLITE_IOERR_READ;
+  }
   if( rc!=SQLITE_OK ){
     char zWhat[48];
     sqlite3_snprintf((int)sizeof(zWhat), zWhat, "read page %u", pgno);
     return lsvfsPortError(p->pPort, rc, zWhat);
   }
-  aPage = lsvfsCachePut(&p->cache, pgno, p->aScratch);
-  *paPage = aPage ? aPage : p->aScratch;
+  {
+    /* The pages read ahead first, so the one asked for is the most
+    ** recently used, and no later insert evicts it before it is copied. */
+    unsigned int iAsked = pgno - p->iRunFirst;
+    unsigned int i;
+    const unsigned char *aAsked = p->aScratch + (size_t)iAsked*p->szPage;
+    for(i=0; i<(unsigned int)p->nRun; i++){
+      if( i==iAsked ) continue;
+      lsvfsCachePut(&p->cache, p->iRunFirst+i,
+                    p->aScratch + (size_t)i*(size_t)p->szPage);
+    }
+    aPage = lsvfsCachePut(&p->cache, pgno, aAsked);
+    *paPage = aPage ? aPage : aAsked;
+  }
   return SQLITE_OK;
 }
 
@@ -911,6 +950,18 @@ static int lsvfsGatherParams(const char *zName, char **paOut, int *pnOut){
   return SQLITE_OK;
 }
 
+/*
+** Pages one read_pages call may return for a file of szPage-byte pages and
+** a cache of nCacheByte: within LSVFS_RUN_PAGES and LSVFS_RUN_BYTES, and no
+** more than the cache can keep (pages read ahead and not kept are wasted).
+*/
+static int lsvfsRunPages(int szPage, sqlite3_int64 nCacheByte){
+  sqlite3_int64 n = LSVFS_RUN_BYTES / szPage;
+  if( n>LSVFS_RUN_PAGES ) n = LSVFS_RUN_PAGES;
+  if( n>nCacheByte/szPage ) n = nCacheByte/szPage;
+  return n<1 ? 1 : (int)n;
+}
+
 /* True if sz is a valid SQLite page size. */
 static int lsvfsIsPageSize(int sz){
   return sz>=512 && sz<=65536 && (sz & (sz-1))==0;
@@ -967,7 +1018,9 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
     rc = SQLITE_CANTOPEN;
   }
   if( rc==SQLITE_OK ){
-    p->aScratch = sqlite3_malloc64((sqlite3_uint64)p->szPage);
+    p->nRunMax = lsvfsRunPages(p->szPage, nCacheByte);
+    p->aScratch = sqlite3_malloc64((sqlite3_uint64)p->szPage
+                                   * (sqlite3_uint64)p->nRunMax);
     if( p->aScratch==0 ){
       pPort->xClose(p->iId, 0, 0);
       rc = SQLITE_NOMEM;
@@ -1347,7 +1400,7 @@ LSVFS_EXPORT int lsvfs_register_functions(sqlite3 *db){
 /*
 ** Installs the calling thread's host port: aFn holds nFn (LSVFS_HOST_NFN)
 ** function pointers in LsvfsPort order: open, close, begin_read, end_read,
-** file_size, read_page, error_message, pragma. Files this thread opens
+** file_size, read_pages, error_message, pragma. Files this thread opens
 ** afterwards use them. SQLITE_MISUSE before the extension is loaded or for
 ** a wrong table; SQLITE_BUSY while files are open on the thread's old one;
 ** SQLITE_NOMEM.
@@ -1389,7 +1442,8 @@ LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
     pPort->xBeginRead = (int(*)(int, sqlite3_uint64*))aFn[2];
     pPort->xEndRead = (int(*)(int))aFn[3];
     pPort->xFileSize = (int(*)(int, sqlite3_int64*))aFn[4];
-    pPort->xReadPage = (int(*)(int, unsigned int, void*))aFn[5];
+    pPort->xReadPages = (int(*)(int, unsigned int, int, void*,
+                                unsigned int*, int*))aFn[5];
     pPort->xErrorMessage = (int(*)(char*, int))aFn[6];
     pPort->xPragma = (int(*)(int, const char*, const char*, char*, int,
                              int*))aFn[7];

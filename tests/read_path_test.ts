@@ -88,7 +88,10 @@ Deno.test("open() scans a 45 MB replica, over the default cache, with the cache 
   );
   assert.deepEqual(db.get("PRAGMA integrity_check"), { integrity_check: "ok" });
   const stats = cacheStats()!;
-  assert.ok(stats.misses > 10_000, `${stats.misses} misses`);
+  // Two passes over 11,000 pages through a 2,560-page cache: pages are
+  // evicted, and read-ahead serves most misses in runs.
+  assert.ok(stats.evictions > 10_000, `${stats.evictions} evictions`);
+  assert.ok(stats.misses < 2_000, `${stats.misses} misses`);
   // Every file's cache stays within its 10 MiB bound.
   assert.ok(stats.bytes <= stats.maxBytes, JSON.stringify(stats));
 });

@@ -443,7 +443,7 @@ Deno.test("the log: DEBUG shows page fetches and cache counters, never credentia
   assert.match(text, /replica="file:\/\/\/\S+\?token=\*\*\*"/);
   assert.match(
     text,
-    /level=DEBUG msg="fetch page" pgno=1 file=\S+\.ltx offset=\d+ size=\d+/,
+    /level=DEBUG msg="fetch pages" pgno=1 first=1 pages=\d+ file=\S+\.ltx offset=\d+ size=\d+/,
   );
   assert.match(
     text,

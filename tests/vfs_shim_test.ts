@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { DatabaseFile } from "../src/engine/database_file.ts";
+import type { DatabaseFile, PageRun } from "../src/engine/database_file.ts";
 import { ReplicaNotFoundError } from "../src/engine/errors.ts";
 import { InvalidFrameError } from "../src/ltx/errors.ts";
 import {
@@ -36,8 +36,12 @@ interface Fixture {
   bytes: Uint8Array;
   /** The view version beginRead() reports. */
   version: bigint;
-  /** Thrown by readPage() while set. */
+  /** Thrown by readPages() while set. */
   failRead?: unknown;
+  /** Pages readPages() returns at once, read-ahead included; default 1. */
+  runPages?: number;
+  /** True: readPages() returns runs that end at the page asked for. */
+  runBackward?: boolean;
   /** What pragma() answers, by lower-case name; undefined: not the engine's. */
   pragmas?: Record<
     string,
@@ -93,18 +97,24 @@ class FixtureFile implements DatabaseFile {
     return this.#view!.byteLength;
   }
 
-  readPage(pgno: number, out: Uint8Array): void {
+  readPages(pgno: number, out: Uint8Array): PageRun {
     const view = this.#view;
-    assert.notEqual(view, undefined, "readPage() outside a read");
-    assert.equal(out.byteLength, this.pageSize);
+    assert.notEqual(view, undefined, "readPages() outside a read");
+    assert.ok(out.byteLength >= this.pageSize);
+    assert.equal(out.byteLength % this.pageSize, 0);
     this.#fixture.calls.readPage++;
     if (this.#fixture.failRead !== undefined) throw this.#fixture.failRead;
-    const start = (pgno - 1) * this.pageSize;
-    assert.ok(
-      start + this.pageSize <= view!.byteLength,
-      `page ${pgno} past end`,
-    );
-    out.set(view!.subarray(start, start + this.pageSize));
+    const pages = view!.byteLength / this.pageSize;
+    assert.ok(pgno <= pages, `page ${pgno} past end`);
+    const room = out.byteLength / this.pageSize;
+    const run = this.#fixture.runPages ?? 1;
+    const first = this.#fixture.runBackward
+      ? Math.max(1, pgno - Math.min(run, room) + 1)
+      : pgno;
+    const count = Math.min(run, room, pages - first + 1);
+    const start = (first - 1) * this.pageSize;
+    out.set(view!.subarray(start, start + count * this.pageSize));
+    return { first, count };
   }
 
   pragma(name: string, value: string | null): string | null | undefined {
@@ -268,6 +278,54 @@ Deno.test("litestream VFS drops its cache when the view version changes", () => 
   assert.deepEqual(db.prepare(sql).get(), { n: 321, tag: "v2" });
   assert.ok(fixture.calls.readPage - reads > 1);
   assert.equal(fileStats(vfs, "version").drops, before.drops + 2);
+});
+
+Deno.test("litestream VFS caches every page a read-ahead run returns", () => {
+  const single = addFixture("run1", makeDatabase("run1.db", { rows: 3000 }));
+  const runs = addFixture("run8", makeDatabase("run8.db", { rows: 3000 }));
+  runs.runPages = 8;
+  using one = openVfs("run1");
+  using eight = openVfs("run8");
+  // integrity_check reads every page once: one at a time, or eight at a time.
+  const check = "PRAGMA integrity_check";
+  assert.deepEqual(one.prepare(check).values(), [["ok"]]);
+  assert.deepEqual(eight.prepare(check).values(), [["ok"]]);
+  const pages = single.bytes.byteLength / 4096;
+  assert.equal(single.calls.readPage, pages);
+  // integrity_check walks the b-trees, not the file in order, so some
+  // pages of a run are cached already; the others spare calls.
+  assert.ok(
+    runs.calls.readPage < pages * 0.75,
+    `${runs.calls.readPage} calls for ${pages} pages`,
+  );
+  const stats = fileStats(vfs, "run8");
+  assert.equal(stats.pages, pages);
+  assert.equal(stats.misses, runs.calls.readPage);
+  const sql = "SELECT count(*) AS n, sum(length(s)) AS len FROM t";
+  assert.deepEqual(eight.prepare(sql).get(), one.prepare(sql).get());
+});
+
+Deno.test("litestream VFS caches a run that ends at the page asked for", () => {
+  const fixture = addFixture("back8", makeDatabase("back8.db", { rows: 3000 }));
+  fixture.runPages = 8;
+  fixture.runBackward = true;
+  using db = openVfs("back8");
+  assert.deepEqual(db.prepare("PRAGMA integrity_check").values(), [["ok"]]);
+  const pages = fixture.bytes.byteLength / 4096;
+  assert.ok(fixture.calls.readPage < pages * 0.75);
+  assert.equal(fileStats(vfs, "back8").pages, pages);
+  assert.deepEqual(
+    db.prepare("SELECT count(*) AS n, max(id) AS id FROM t").get(),
+    { n: 3000, id: 3000 },
+  );
+});
+
+Deno.test("litestream VFS reads one page at a time when cache_size holds one", () => {
+  const fixture = addFixture("run-small", makeDatabase("run-small.db"));
+  fixture.runPages = 8;
+  using db = openVfs("run-small", "&cache_size=4096");
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
+  assert.equal(fileStats(vfs, "run-small").pages, 1);
 });
 
 Deno.test("litestream VFS bounds its cache by cache_size", () => {

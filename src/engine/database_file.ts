@@ -32,6 +32,14 @@ export interface CacheCounters {
   maxBytes: number;
 }
 
+/** The pages one {@linkcode DatabaseFile.readPages} call wrote. */
+export interface PageRun {
+  /** The first page number of the run. */
+  readonly first: number;
+  /** How many consecutive pages, from `first`. */
+  readonly count: number;
+}
+
 /** One main-database file opened through the VFS, as the engine serves it. */
 export interface DatabaseFile {
   /** Database page size in bytes; fixed for the life of the file. */
@@ -55,15 +63,21 @@ export interface DatabaseFile {
   size(): number;
 
   /**
-   * Fills `out` (exactly {@linkcode DatabaseFile.pageSize} bytes) with page
-   * `pgno` (1-based) of the current view. Page 1 comes back patched as
-   * ARCHITECTURE.md describes (rollback journal mode, change counter derived
-   * from the view's TXID).
+   * Reads page `pgno` (1-based) of the current view and, when the engine
+   * judges it worth it (read-ahead), its neighbours: a run of consecutive
+   * pages that holds `pgno`, written one page after another from the start
+   * of `out`. Page 1 comes back patched as ARCHITECTURE.md describes
+   * (rollback journal mode, change counter derived from the view's TXID).
    *
+   * @param pgno The page asked for.
+   * @param out Room for one or more whole pages: its length is a multiple
+   * of {@linkcode DatabaseFile.pageSize}, the most pages the caller takes.
+   * @returns The run written: at least 1 page, at most what `out` holds,
+   * from page `first`, with `first <= pgno < first + count`.
    * @throws {Error} An engine or storage error; the bridge maps it to a
    * SQLite result code with `sqliteCodeOf()`.
    */
-  readPage(pgno: number, out: Uint8Array): void;
+  readPages(pgno: number, out: Uint8Array): PageRun;
 
   /**
    * Answers a `PRAGMA litestream_*` (SQLITE_FCNTL_PRAGMA) or one of the SQL

@@ -8,7 +8,7 @@
  * const file = engine.openFile("db", new Map([["replica_url", "file:///r"]]));
  * file.beginRead();
  * const page = new Uint8Array(file.pageSize);
- * file.readPage(1, page);
+ * file.readPages(1, page);
  * file.endRead();
  * file.close();
  * ```
@@ -20,6 +20,7 @@ export type {
   CacheCounters,
   DatabaseFile,
   DatabaseFileOpener,
+  PageRun,
 } from "./database_file.ts";
 export { Engine, type EngineOptions } from "./engine.ts";
 export {

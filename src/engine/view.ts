@@ -15,10 +15,11 @@ import { Logger } from "../log/mod.ts";
 import { decodeFrame, formatTxid, lockPgno } from "../ltx/mod.ts";
 import { type LtxFileInfo, StorageError } from "../storage/mod.ts";
 import { parseBoolean, type ReplicaConfig } from "./config.ts";
-import type { CacheCounters, DatabaseFile } from "./database_file.ts";
+import type { CacheCounters, DatabaseFile, PageRun } from "./database_file.ts";
 import { ConfigError, PageNotFoundError } from "./errors.ts";
 import { patchPageOne } from "./page_one.ts";
 import { PageIndex } from "./page_index.ts";
+import { ReadAhead, type RunPlan } from "./read_ahead.ts";
 import { restorePlan } from "./restore_plan.ts";
 import type { Replica } from "./replica.ts";
 import { formatTime, parseTargetTime, planAtTime } from "./time_travel.ts";
@@ -78,6 +79,7 @@ export class ReplicaView implements DatabaseFile {
   #lastPollSuccess: number | undefined;
   #lockPgno: number;
   #frame = new Uint8Array(0);
+  #readAhead = new ReadAhead();
   #closed = false;
 
   /**
@@ -273,12 +275,27 @@ export class ReplicaView implements DatabaseFile {
     return this.#current.pageCount * this.pageSize;
   }
 
-  /** {@inheritDoc DatabaseFile.readPage} */
-  readPage(pgno: number, out: Uint8Array): void {
+  /**
+   * {@inheritDoc DatabaseFile.readPages}
+   *
+   * How many pages, and which way, {@linkcode ReadAhead} decides from the
+   * misses before. A run is the frames of consecutive pages that lie back to
+   * back in one LTX file, read with one range read, so it ends early where
+   * a neighbour is in another file.
+   */
+  readPages(pgno: number, out: Uint8Array): PageRun {
+    const room = Math.floor(out.length / this.pageSize);
+    if (room < 1) {
+      throw new RangeError(
+        `Cannot read page ${pgno}: the buffer has ${out.length} bytes, less than a page of ${this.pageSize}`,
+      );
+    }
+    const plan = this.#readAhead.plan(pgno, room);
     for (let attempt = 0;; attempt++) {
       try {
-        this.#readPage(pgno, out);
-        return;
+        const run = this.#readRun(pgno, plan, out);
+        this.#readAhead.record(run);
+        return run;
       } catch (error) {
         if (
           !(error instanceof StorageError && error.retryable) ||
@@ -326,13 +343,15 @@ export class ReplicaView implements DatabaseFile {
     this.#target = change.target;
   }
 
-  #readPage(pgno: number, out: Uint8Array): void {
+  /** Reads the run `plan` asks for around page `pgno`, as far as it is contiguous. */
+  #readRun(pgno: number, plan: RunPlan, out: Uint8Array): PageRun {
     const { index, pageCount, txid } = this.#current;
+    const pageSize = this.pageSize;
     const slot = index.slotOf(pgno);
     if (slot === 0) {
       if (pgno === this.#lockPgno || pgno > pageCount) {
-        out.fill(0, 0, this.pageSize);
-        return;
+        out.fill(0, 0, pageSize);
+        return { first: pgno, count: 1 };
       }
       throw new PageNotFoundError(
         `Page ${pgno} of "${this.#replica.url}" at TXID ${
@@ -340,29 +359,61 @@ export class ReplicaView implements DatabaseFile {
         } is in none of its LTX files: the replica is incomplete`,
       );
     }
+    let first = pgno;
+    let last = pgno;
+    let start = index.offsetOf(pgno);
+    let end = start + index.sizeOf(pgno);
+    while (last - first + 1 < plan.pages) {
+      if (plan.backward) {
+        const before = first - 1;
+        if (
+          before < 1 || index.slotOf(before) !== slot ||
+          index.offsetOf(before) + index.sizeOf(before) !== start
+        ) break;
+        first = before;
+        start = index.offsetOf(before);
+      } else {
+        const next = last + 1;
+        if (
+          next > pageCount || index.slotOf(next) !== slot ||
+          index.offsetOf(next) !== end
+        ) break;
+        last = next;
+        end += index.sizeOf(next);
+      }
+    }
+    const count = last - first + 1;
     const file = index.files[slot - 1];
-    const size = index.sizeOf(pgno);
+    const name = this.#replica.describe(file);
     if (this.#log.debugEnabled) {
-      this.#log.debug("fetch page", {
+      this.#log.debug("fetch pages", {
         pgno,
-        file: this.#replica.describe(file),
-        offset: index.offsetOf(pgno),
-        size,
+        first,
+        pages: count,
+        file: name,
+        offset: start,
+        size: end - start,
       });
     }
-    if (this.#frame.length < size) this.#frame = new Uint8Array(size);
-    const frame = this.#replica.client.readRangeSync(
+    if (this.#frame.length < end - start) {
+      this.#frame = new Uint8Array(end - start);
+    }
+    const frames = this.#replica.client.readRangeSync(
       file,
-      index.offsetOf(pgno),
-      size,
+      start,
+      end - start,
       this.#frame,
     );
-    decodeFrame(frame, {
-      file: this.#replica.describe(file),
-      pgno,
-      pageSize: this.pageSize,
-    }, out);
-    if (pgno === 1) patchPageOne(out, txid, pageCount);
+    for (let i = 0; i < count; i++) {
+      const at = index.offsetOf(first + i) - start;
+      decodeFrame(
+        frames.subarray(at, at + index.sizeOf(first + i)),
+        { file: name, pgno: first + i, pageSize, offset: start + at },
+        out.subarray(i * pageSize, (i + 1) * pageSize),
+      );
+    }
+    if (first === 1) patchPageOne(out, txid, pageCount);
+    return { first, count };
   }
 
   /** Moves the view to the replica's latest state, if it changed. */

@@ -56,7 +56,7 @@ function openView(root: string, now = () => 0, pollIntervalMs = 1000) {
 function readAll(view: ReplicaView, source: Uint8Array): Uint8Array {
   const out = new Uint8Array(view.size());
   for (let pgno = 1; pgno * view.pageSize <= out.length; pgno++) {
-    view.readPage(
+    view.readPages(
       pgno,
       out.subarray((pgno - 1) * view.pageSize, pgno * view.pageSize),
     );
@@ -96,7 +96,7 @@ Deno.test("ReplicaView presents page 1 in rollback mode with a TXID change count
   const view = openView(`${r.dir}/replica`);
   view.beginRead();
   const page = new Uint8Array(view.pageSize);
-  view.readPage(1, page);
+  view.readPages(1, page);
   const header = new DataView(page.buffer);
   assert.equal(page[18], 1);
   assert.equal(page[19], 1);
@@ -181,7 +181,7 @@ Deno.test("ReplicaView refuses a replica with a gap in its TXID chain", async ()
   assert.throws(() => openView(`${r.dir}/replica`), TxidGapError);
 });
 
-Deno.test("ReplicaView.readPage() names the file of a corrupt frame", async () => {
+Deno.test("ReplicaView.readPages() names the file of a corrupt frame", async () => {
   await using r = await makeReplica();
   r.commit("CREATE TABLE t (x); INSERT INTO t VALUES (randomblob(3000))");
   const path = `${r.dir}/replica/ltx/0/0000000000000001-0000000000000001.ltx`;
@@ -192,7 +192,7 @@ Deno.test("ReplicaView.readPage() names the file of a corrupt frame", async () =
   const view = openView(`${r.dir}/replica`);
   view.beginRead();
   assert.throws(
-    () => view.readPage(1, new Uint8Array(view.pageSize)),
+    () => view.readPages(1, new Uint8Array(view.pageSize)),
     (error: unknown) =>
       error instanceof InvalidFrameError &&
       error.message.includes("0000000000000001-0000000000000001.ltx"),
@@ -200,7 +200,7 @@ Deno.test("ReplicaView.readPage() names the file of a corrupt frame", async () =
   view.close();
 });
 
-Deno.test("ReplicaView.readPage() zero-fills past the end and refuses a page no file holds", async () => {
+Deno.test("ReplicaView.readPages() zero-fills past the end and refuses a page no file holds", async () => {
   await using r = await makeReplica();
   r.commit(
     `CREATE TABLE t (x); INSERT INTO t SELECT randomblob(3000) FROM ${rows(5)}`,
@@ -209,7 +209,7 @@ Deno.test("ReplicaView.readPage() zero-fills past the end and refuses a page no 
   view.beginRead();
   // Past the end of the database: zeros, as a short file would give.
   const page = new Uint8Array(view.pageSize).fill(7);
-  view.readPage(view.size() / view.pageSize + 1, page);
+  view.readPages(view.size() / view.pageSize + 1, page);
   assert.ok(page.every((b) => b === 0));
   view.close();
   // A later file that claims a bigger database without holding its pages.
@@ -228,7 +228,7 @@ Deno.test("ReplicaView.readPage() zero-fills past the end and refuses a page no 
   const grown = openView(`${r.dir}/replica`);
   grown.beginRead();
   assert.throws(
-    () => grown.readPage(last, page),
+    () => grown.readPages(last, page),
     (error: unknown) =>
       error instanceof PageNotFoundError &&
       error.message.includes(`Page ${last} of`),
@@ -429,7 +429,7 @@ Deno.test("ReplicaView logs page fetches at DEBUG, and the shim's counters at cl
   });
   const page = new Uint8Array(view.pageSize);
   view.beginRead();
-  view.readPage(2, page);
+  view.readPages(2, page);
   view.endRead();
   view.close({
     hits: 7,
@@ -443,7 +443,7 @@ Deno.test("ReplicaView logs page fetches at DEBUG, and the shim's counters at cl
   assert.match(lines[0], /level=DEBUG msg=opened txid=0000000000000005 /);
   assert.match(
     lines[1],
-    /level=DEBUG msg="fetch page" pgno=2 file=\S+\/ltx\/0\/0000000000000005-0000000000000005\.ltx offset=\d+ size=\d+ replica=file:\/\/\/r\n$/,
+    /level=DEBUG msg="fetch pages" pgno=2 first=2 pages=1 file=\S+\/ltx\/0\/0000000000000005-0000000000000005\.ltx offset=\d+ size=\d+ replica=file:\/\/\/r\n$/,
   );
   assert.match(lines[2], /msg=closed .*cache_hits=7 cache_misses=1 /);
 
@@ -451,8 +451,81 @@ Deno.test("ReplicaView logs page fetches at DEBUG, and the shim's counters at cl
   lines.length = 0;
   const quiet = openView(`${r.dir}/replica`);
   quiet.beginRead();
-  quiet.readPage(2, page);
+  quiet.readPages(2, page);
   quiet.endRead();
   quiet.close();
   assert.deepEqual(lines, []);
+});
+
+Deno.test("ReplicaView.readPages() reads ahead both ways while misses are sequential, within one file", async () => {
+  await using r = await makeReplica();
+  r.commit(
+    `CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT);
+     INSERT INTO t (body) SELECT hex(randomblob(500)) FROM ${rows(800)}`,
+  );
+  r.commit("UPDATE t SET body = 'x' WHERE id = 400");
+  const latest = r.states[1];
+  const pageSize = 4096;
+  const pageAt = (pgno: number) =>
+    latest.subarray((pgno - 1) * pageSize, pgno * pageSize);
+  const second = decodeFile(
+    Deno.readFileSync(
+      `${r.dir}/replica/ltx/0/0000000000000002-0000000000000002.ltx`,
+    ),
+    { file: "second" },
+  );
+  const changed = second.pages.map((p) => p.pgno).filter((p) => p > 1);
+  assert.equal(changed.length, 1);
+  const [moved] = changed;
+
+  const view = openView(`${r.dir}/replica`);
+  view.beginRead();
+  const pages = view.size() / pageSize;
+  assert.ok(pages > 200);
+  const out = new Uint8Array(16 * pageSize);
+  const runs: [number, number][] = [];
+  for (let pgno = 2; pgno <= pages;) {
+    const { first, count } = view.readPages(pgno, out);
+    assert.equal(first, pgno);
+    assert.ok(count >= 1 && count <= 16);
+    for (let i = 0; i < count; i++) {
+      assert.deepEqual(
+        out.subarray(i * pageSize, (i + 1) * pageSize),
+        pageAt(pgno + i),
+        `page ${pgno + i}`,
+      );
+    }
+    runs.push([pgno, count]);
+    pgno += count;
+  }
+  // Doubling from 2 to the 16 pages the buffer holds.
+  assert.deepEqual(runs.slice(0, 4).map(([, n]) => n), [2, 4, 8, 16]);
+  // No run reads past the page the second file holds: it is in another file.
+  for (const [start, count] of runs) {
+    if (start !== moved) {
+      assert.ok(
+        moved < start || moved >= start + count,
+        `run ${start}+${count} holds ${moved}`,
+      );
+    }
+  }
+  assert.ok(runs.some(([start]) => start === moved));
+  // A miss elsewhere reads the one page asked for.
+  assert.deepEqual(view.readPages(100, out), { first: 100, count: 1 });
+  assert.deepEqual(out.subarray(0, pageSize), pageAt(100));
+  // Walking down from there reads runs that end at the page asked for.
+  assert.deepEqual(view.readPages(99, out), { first: 98, count: 2 });
+  assert.deepEqual(
+    out.subarray(0, 2 * pageSize),
+    latest.subarray(97 * pageSize, 99 * pageSize),
+  );
+  assert.deepEqual(view.readPages(97, out), { first: 94, count: 4 });
+  // A buffer of one page takes one page.
+  assert.deepEqual(view.readPages(93, out.subarray(0, pageSize)), {
+    first: 93,
+    count: 1,
+  });
+  assert.throws(() => view.readPages(22, out.subarray(0, 100)), RangeError);
+  view.endRead();
+  view.close();
 });

@@ -69,11 +69,14 @@ const FILE_SIZE = {
   ],
   result: "i32",
 } as const;
-const READ_PAGE = {
+const READ_PAGES = {
   parameters: [
     "i32", // int iFile
     "u32", // unsigned int pgno
-    "pointer", // void *pBuf (pageSize bytes)
+    "i32", // int nMax (pages pBuf holds)
+    "pointer", // void *pBuf (nMax * pageSize bytes)
+    "pointer", // unsigned int *pFirst (first page written)
+    "pointer", // int *pnPages (pages written)
   ],
   result: "i32",
 } as const;
@@ -127,6 +130,7 @@ const MAX_VIEWS = 1024;
 class PointerViews {
   #bytes = new Map<number | bigint, Uint8Array>();
   #int32 = new Map<number | bigint, Int32Array>();
+  #uint32 = new Map<number | bigint, Uint32Array>();
   #uint64 = new Map<number | bigint, BigUint64Array>();
   #int64 = new Map<number | bigint, BigInt64Array>();
 
@@ -157,6 +161,10 @@ class PointerViews {
 
   int32(pointer: Deno.PointerObject): Int32Array {
     return this.#get(this.#int32, pointer, 4, (b) => new Int32Array(b));
+  }
+
+  uint32(pointer: Deno.PointerObject): Uint32Array {
+    return this.#get(this.#uint32, pointer, 4, (b) => new Uint32Array(b));
   }
 
   uint64(pointer: Deno.PointerObject): BigUint64Array {
@@ -284,16 +292,24 @@ export class HostPort {
           return fail(error, SQLITE_IOERR_FSTAT);
         }
       }),
-      new Deno.UnsafeCallback(READ_PAGE, (id, pgno, pBuf) => {
-        try {
-          const file = this.#file(id);
-          const out = this.#views.bytes(nonNull(pBuf, "pBuf"), file.pageSize);
-          file.readPage(pgno, out);
-          return SQLITE_OK;
-        } catch (error) {
-          return fail(error, SQLITE_IOERR_READ);
-        }
-      }),
+      new Deno.UnsafeCallback(
+        READ_PAGES,
+        (id, pgno, nMax, pBuf, pFirst, pnPages) => {
+          try {
+            const file = this.#file(id);
+            const out = this.#views.bytes(
+              nonNull(pBuf, "pBuf"),
+              nMax * file.pageSize,
+            );
+            const run = file.readPages(pgno, out);
+            this.#views.uint32(nonNull(pFirst, "pFirst"))[0] = run.first;
+            this.#views.int32(nonNull(pnPages, "pnPages"))[0] = run.count;
+            return SQLITE_OK;
+          } catch (error) {
+            return fail(error, SQLITE_IOERR_READ);
+          }
+        },
+      ),
       new Deno.UnsafeCallback(ERROR_MESSAGE, (zBuf, nBuf) => {
         try {
           if (zBuf === null || nBuf <= 0) return 0;
