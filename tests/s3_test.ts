@@ -161,6 +161,43 @@ Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, in re
   }
 });
 
+Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller", async () => {
+  await using dir = await tempDir();
+  await using server = await startS3Server();
+  const replica = `${dir}/replica`;
+  await makeLitestreamReplica(replica, SCHEMA.slice(0, 2));
+  await server.upload(replica, "db");
+  const client = new WorkerReplicaClient(
+    s3Url(server.endpoint, server.bucket, "db"),
+  );
+  try {
+    await server.resetCounts();
+    // The first call waits for a first listing: the ten levels at once.
+    const first = client.pollSync(100);
+    assert.equal(first.files.length, 2);
+    assert.equal(await server.total("LIST"), 10);
+    // Then the worker lists on its own, with nobody asking.
+    await new Promise((r) => setTimeout(r, 550));
+    const polled = await server.total("LIST");
+    assert.ok(polled >= 30, `${polled} LISTs`);
+    // A call takes what the poller found last, without a LIST of its own.
+    const again = client.pollSync(100);
+    assert.deepEqual(again.files, first.files);
+    assert.ok(again.ageMs < 1_000, `${again.ageMs} ms old`);
+    // New files show up within a poll interval or so.
+    await makeLitestreamReplica(replica, ["INSERT INTO t (v) VALUES ('new')"]);
+    await server.upload(replica, "db");
+    const deadline = Date.now() + 5_000;
+    while (client.pollSync(100).files.length !== 3) {
+      assert.ok(Date.now() < deadline, "the new file never showed up");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(client.listAllSync(), client.pollSync(100).files);
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("S3ReplicaClient gives up on 500s within its retry budget, retryable", async () => {
   let hits = 0;
   const server = Deno.serve(

@@ -13,7 +13,6 @@ import {
   HEADER_SIZE,
   indexTailLength,
   ltxPath,
-  SNAPSHOT_LEVEL,
   validateHeader,
 } from "../ltx/mod.ts";
 import type {
@@ -62,11 +61,7 @@ export class Replica {
    * @returns All files, levels 0 through 9.
    */
   listAll(): LtxFileInfo[] {
-    const files: LtxFileInfo[] = [];
-    for (let level = 0; level <= SNAPSHOT_LEVEL; level++) {
-      files.push(...this.client.listFilesSync(level));
-    }
-    return files;
+    return this.client.listAllSync();
   }
 
   /**

@@ -4,9 +4,11 @@
  * transactions, never inside one; or, in time travel, the state at a time,
  * which stays put until the time is set again or back to LATEST.
  *
- * `file://` replicas are polled at the start of a read transaction once the
- * poll interval has passed: a directory listing per level costs tens of
- * microseconds. Remote backends poll in the storage worker instead.
+ * Polling happens at the start of a read transaction once the poll interval
+ * has passed: a `file://` replica is listed there and then (a directory
+ * listing per level costs tens of microseconds); a remote one answers with
+ * what the storage worker's own poller found last, without waiting for
+ * storage (`SyncReplicaClient.pollSync`).
  *
  * @module
  */
@@ -419,8 +421,13 @@ export class ReplicaView implements DatabaseFile {
   /** Moves the view to the replica's latest state, if it changed. */
   #poll(now: number): void {
     let plan: LtxFileInfo[];
+    let ageMs: number;
     try {
-      plan = restorePlan(this.#replica.listAll(), { url: this.#replica.url });
+      const listing = this.#replica.client.pollSync(
+        this.#config.pollIntervalMs,
+      );
+      ageMs = listing.ageMs;
+      plan = restorePlan(listing.files, { url: this.#replica.url });
     } catch (error) {
       // Keep serving the last consistent state; the next poll tries again.
       this.#log.warn("poll failed: serving the last state", {
@@ -429,7 +436,7 @@ export class ReplicaView implements DatabaseFile {
       });
       return;
     }
-    this.#lastPollSuccess = now;
+    this.#lastPollSuccess = now - ageMs;
     const current = this.#current;
     if (samePlan(plan, current.plan)) return;
     const extends_ = plan.length > current.plan.length &&

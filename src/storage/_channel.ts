@@ -42,12 +42,22 @@ export interface WireRead {
 export type WireRequest =
   | { op: "open"; id: number; url: string; options?: Record<string, unknown> }
   | { op: "list"; id: number; level: number }
+  | { op: "listAll"; id: number }
+  | { op: "poll"; id: number; intervalMs: number; seen: number }
   | { op: "read"; id: number; reads: WireRead[]; maxInFlight: number }
   | { op: "close"; id: number };
 
 /** Answers the worker sends: a header, and for reads, bytes after it. */
 export type WireResponse =
-  | { ok: true; files?: WireFile[]; lengths?: number[] }
+  | {
+    ok: true;
+    files?: WireFile[];
+    lengths?: number[];
+    /** Polls: which listing this is (files come only when it is not `seen`). */
+    generation?: number;
+    /** Polls: how old the listing is, in ms. */
+    ageMs?: number;
+  }
   | { ok: false; message: string; retryable: boolean; name: string };
 
 const encoder = new TextEncoder();

@@ -8,9 +8,10 @@
  * @module
  */
 
-import { ltxDir, ltxPath, parseFileName } from "../ltx/mod.ts";
+import { ltxDir, ltxPath, parseFileName, SNAPSHOT_LEVEL } from "../ltx/mod.ts";
 import { StorageError } from "./errors.ts";
 import type {
+  Listing,
   LtxFileInfo,
   RangeRequest,
   ReplicaClient,
@@ -111,6 +112,20 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
       this.#forget(path);
       throw this.#storageError(`Cannot read "${path}"`, error);
     }
+  }
+
+  /** {@inheritDoc SyncReplicaClient.listAllSync} */
+  listAllSync(): LtxFileInfo[] {
+    const files: LtxFileInfo[] = [];
+    for (let level = 0; level <= SNAPSHOT_LEVEL; level++) {
+      files.push(...this.listFilesSync(level));
+    }
+    return files;
+  }
+
+  /** {@inheritDoc SyncReplicaClient.pollSync} */
+  pollSync(_intervalMs: number): Listing {
+    return { files: this.listAllSync(), ageMs: 0 };
   }
 
   /** {@inheritDoc SyncReplicaClient.readRangesSync} */

@@ -28,3 +28,34 @@ Deno.test("FileReplicaClient.readRangesSync() reads each range, in request order
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("FileReplicaClient.listAllSync() lists every level, by level; pollSync() lists now", async () => {
+  const root = await Deno.makeTempDir({ prefix: "lsvfs-file-client-" });
+  try {
+    for (const [level, name] of [[9, "1-5"], [0, "6-6"], [1, "1-5"]] as const) {
+      await Deno.mkdir(`${root}/ltx/${level}`, { recursive: true });
+      const [min, max] = name.split("-").map((n) => n.padStart(16, "0"));
+      await Deno.writeFile(`${root}/ltx/${level}/${min}-${max}.ltx`, of(level));
+    }
+    const client = new FileReplicaClient(root);
+    const all = client.listAllSync();
+    assert.deepEqual(all.map((f) => [f.level, f.minTxid, f.maxTxid]), [
+      [0, 6n, 6n],
+      [1, 1n, 5n],
+      [9, 1n, 5n],
+    ]);
+    assert.deepEqual(client.pollSync(1000), { files: all, ageMs: 0 });
+    await Deno.writeFile(
+      `${root}/ltx/0/0000000000000007-0000000000000007.ltx`,
+      of(0),
+    );
+    assert.equal(client.pollSync(1000).files.length, 4);
+    client.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+function of(byte: number): Uint8Array {
+  return new Uint8Array(8).fill(byte);
+}

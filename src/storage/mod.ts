@@ -14,6 +14,7 @@
  */
 
 export type {
+  Listing,
   LtxFileInfo,
   RangeRequest,
   ReplicaClient,

@@ -49,12 +49,36 @@ export interface RangeRequest {
   readonly length: number;
 }
 
+/** A listing of every level, as {@linkcode SyncReplicaClient.pollSync} gives it. */
+export interface Listing {
+  /** Every LTX file of levels 0 through 9, by level, then by `minTxid`. */
+  readonly files: LtxFileInfo[];
+  /** How long ago the listing was taken, in ms; 0 when just now. */
+  readonly ageMs: number;
+}
+
 /** Synchronous access to a replica's LTX files, as the engine uses it. */
 export interface SyncReplicaClient {
   /** The replica URL with any credentials removed, for messages and logs. */
   readonly url: string;
   /** Lists the LTX files of one level, ordered by `minTxid`; `[]` when none. */
   listFilesSync(level: number): LtxFileInfo[];
+  /**
+   * Lists every level, 0 through 9, in one blocking call; remote backends
+   * list the levels in parallel.
+   */
+  listAllSync(): LtxFileInfo[];
+  /**
+   * The newest listing of every level that the client can give without
+   * waiting for storage, kept about `intervalMs` fresh. A local client lists
+   * there and then; the storage worker polls on its own timer from the
+   * first call on (which waits for a first listing) and answers with what
+   * it found last, so a read transaction never waits for a LIST.
+   *
+   * @param intervalMs How often to poll; the shortest asked for wins.
+   * @throws {StorageError} When the latest poll failed.
+   */
+  pollSync(intervalMs: number): Listing;
   /** Reads `length` bytes of `file` from `offset` into `out` (at least `length` long). */
   readRangeSync(
     file: LtxFileInfo,

@@ -7,8 +7,9 @@
  * loop stays free for network I/O, runs the request (a batch of range reads
  * in parallel, at most `maxInFlight` at once) and answers the same way.
  *
- * Polling for new LTX files will run here on its own timer (not yet: the
- * engine polls through {@linkcode WorkerReplicaClient.listFilesSync}).
+ * Polling runs here too, on a timer per client, from the first `poll`
+ * request on: a read transaction then takes the latest listing without
+ * waiting for a LIST.
  *
  * Started by `worker_client.ts`; not meant to be imported.
  *
@@ -25,11 +26,36 @@ import {
   type WireResponse,
   writeMessage,
 } from "./_channel.ts";
+import { SNAPSHOT_LEVEL } from "../ltx/mod.ts";
 import { StorageError } from "./errors.ts";
 import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
 import { S3ReplicaClient } from "./s3_client.ts";
 
 const clients = new Map<number, ReplicaClient & { close?(): void }>();
+
+/** Why the latest poll failed. */
+interface PollFailure {
+  message: string;
+  retryable: boolean;
+  name: string;
+}
+
+/** The poller of one client: the listing it found last, or why it failed. */
+interface Poller {
+  intervalMs: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** Bumped each time the listing differs from the one before. */
+  generation: number;
+  files: WireFile[];
+  /** The listing as JSON, to tell a change. */
+  json: string;
+  /** When the latest successful poll ended (Date.now()). */
+  at: number;
+  failure?: PollFailure;
+  closed: boolean;
+}
+
+const pollers = new Map<number, Poller>();
 
 function openClient(
   url: string,
@@ -60,6 +86,70 @@ function client(id: number): ReplicaClient {
   return c;
 }
 
+function failureOf(error: unknown): PollFailure {
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    retryable: error instanceof StorageError && error.retryable,
+    name: error instanceof Error ? error.name : "Error",
+  };
+}
+
+/** Every level of a replica, listed in parallel. */
+async function listAll(c: ReplicaClient): Promise<WireFile[]> {
+  const levels = Array.from({ length: SNAPSHOT_LEVEL + 1 }, (_, i) => i);
+  const listed = await Promise.all(levels.map((level) => c.listFiles(level)));
+  return listed.flat().map(toWire);
+}
+
+/** Lists once for a poller, then schedules the next poll. */
+async function pollOnce(id: number, poller: Poller): Promise<void> {
+  try {
+    const files = await listAll(client(id));
+    const json = JSON.stringify(files);
+    if (json !== poller.json) {
+      poller.generation++;
+      poller.files = files;
+      poller.json = json;
+    }
+    poller.at = Date.now();
+    poller.failure = undefined;
+  } catch (error) {
+    poller.failure = failureOf(error);
+  }
+  if (!poller.closed) {
+    poller.timer = setTimeout(() => pollOnce(id, poller), poller.intervalMs);
+  }
+}
+
+/** The poller of a client, started (with a first listing) on first use. */
+async function pollerOf(id: number, intervalMs: number): Promise<Poller> {
+  let poller = pollers.get(id);
+  if (poller === undefined) {
+    client(id);
+    poller = {
+      intervalMs,
+      generation: 0,
+      files: [],
+      json: "",
+      at: 0,
+      closed: false,
+    };
+    pollers.set(id, poller);
+    await pollOnce(id, poller);
+  } else if (intervalMs < poller.intervalMs) {
+    poller.intervalMs = intervalMs;
+  }
+  return poller;
+}
+
+function stopPoller(id: number): void {
+  const poller = pollers.get(id);
+  if (poller === undefined) return;
+  poller.closed = true;
+  clearTimeout(poller.timer);
+  pollers.delete(id);
+}
+
 async function handle(
   request: WireRequest,
 ): Promise<[WireResponse, Uint8Array[]]> {
@@ -70,6 +160,21 @@ async function handle(
     case "list": {
       const files = await client(request.id).listFiles(request.level);
       return [{ ok: true, files: files.map(toWire) }, []];
+    }
+    case "listAll":
+      return [{ ok: true, files: await listAll(client(request.id)) }, []];
+    case "poll": {
+      const poller = await pollerOf(request.id, request.intervalMs);
+      if (poller.failure !== undefined) {
+        return [{ ok: false, ...poller.failure }, []];
+      }
+      const { generation } = poller;
+      return [{
+        ok: true,
+        generation,
+        ageMs: Math.max(0, Date.now() - poller.at),
+        files: generation === request.seen ? undefined : poller.files,
+      }, []];
     }
     case "read": {
       const c = client(request.id);
@@ -90,6 +195,7 @@ async function handle(
       return [{ ok: true, lengths: results.map((r) => r.length) }, results];
     }
     case "close":
+      stopPoller(request.id);
       clients.get(request.id)?.close?.();
       clients.delete(request.id);
       return [{ ok: true }, []];
@@ -110,12 +216,7 @@ async function serve(control: Int32Array, data: SharedArrayBuffer) {
       const { header } = readMessage<WireRequest>(data);
       [response, payloads] = await handle(header);
     } catch (error) {
-      response = {
-        ok: false,
-        message: error instanceof Error ? error.message : String(error),
-        retryable: error instanceof StorageError && error.retryable,
-        name: error instanceof Error ? error.name : "Error",
-      };
+      response = { ok: false, ...failureOf(error) };
     }
     try {
       writeMessage(data, response, payloads);

@@ -25,6 +25,7 @@ import {
 import { Worker } from "node:worker_threads";
 import { StorageError } from "./errors.ts";
 import type {
+  Listing,
   LtxFileInfo,
   RangeRequest,
   SyncReplicaClient,
@@ -103,6 +104,14 @@ class StorageWorker {
 let shared: StorageWorker | undefined;
 let nextId = 1;
 
+function fromWire(files: WireFile[]): LtxFileInfo[] {
+  return files.map((w) => ({
+    ...w,
+    minTxid: BigInt(w.minTxid),
+    maxTxid: BigInt(w.maxTxid),
+  }));
+}
+
 function toWire(f: LtxFileInfo): WireFile {
   return {
     level: f.level,
@@ -122,6 +131,11 @@ export class WorkerReplicaClient implements SyncReplicaClient {
   #id = nextId++;
   #worker: StorageWorker | undefined;
   #timeoutMs: number;
+  /** The worker's poll listing last received, and its generation. */
+  #polled: { generation: number; files: LtxFileInfo[] } = {
+    generation: -1,
+    files: [],
+  };
 
   /**
    * Starts the worker if needed and opens the backend client in it.
@@ -172,11 +186,37 @@ export class WorkerReplicaClient implements SyncReplicaClient {
   /** {@inheritDoc SyncReplicaClient.listFilesSync} */
   listFilesSync(level: number): LtxFileInfo[] {
     const { header } = this.#call({ op: "list", id: this.#id, level });
-    return (header as { files: WireFile[] }).files.map((w) => ({
-      ...w,
-      minTxid: BigInt(w.minTxid),
-      maxTxid: BigInt(w.maxTxid),
-    }));
+    return fromWire((header as { files: WireFile[] }).files);
+  }
+
+  /** {@inheritDoc SyncReplicaClient.listAllSync} */
+  listAllSync(): LtxFileInfo[] {
+    const { header } = this.#call({ op: "listAll", id: this.#id });
+    return fromWire((header as { files: WireFile[] }).files);
+  }
+
+  /**
+   * {@inheritDoc SyncReplicaClient.pollSync}
+   *
+   * The worker sends the files only when they changed since the last call,
+   * so an idle replica costs a round trip to the worker and no parsing.
+   */
+  pollSync(intervalMs: number): Listing {
+    const { header } = this.#call({
+      op: "poll",
+      id: this.#id,
+      intervalMs,
+      seen: this.#polled.generation,
+    });
+    const { generation, ageMs, files } = header as {
+      generation: number;
+      ageMs: number;
+      files?: WireFile[];
+    };
+    if (files !== undefined) {
+      this.#polled = { generation, files: fromWire(files) };
+    }
+    return { files: this.#polled.files, ageMs };
   }
 
   /** {@inheritDoc SyncReplicaClient.readRangeSync} */
