@@ -60,6 +60,7 @@ import {
   ConfigError,
   Engine,
   PageNotFoundError,
+  parseCount,
   parseDuration,
   parseLogLevel,
   ReplicaNotFoundError,
@@ -116,6 +117,11 @@ export interface OpenOptions extends RegisterOptions {
   pollInterval?: number | string;
   /** Bytes of decoded pages the shim keeps (Litestream's `cache_size`). Default 10 MiB. */
   cacheSize?: number;
+  /**
+   * Range reads a remote replica runs at once (`max_in_flight`); default 16.
+   * The first database to open a replica sets it for the process.
+   */
+  maxInFlight?: number;
   /** The database name SQLite sees (in messages); `"replica.db"` by default. */
   name?: string;
   /**
@@ -344,6 +350,12 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
       );
     }
     params.set("cache_size", String(options.cacheSize));
+  }
+  if (options.maxInFlight !== undefined) {
+    params.set(
+      "max_in_flight",
+      String(parseCount(String(options.maxInFlight), "maxInFlight")),
+    );
   }
   const uri = `file:${
     encodeURIComponent(options.name ?? "replica.db")

@@ -125,7 +125,7 @@ Deno.test("open() fails within the retry bound when nothing listens at the endpo
   assert.ok(ms < 15_000, `took ${ms} ms`);
 });
 
-Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, in request order", async () => {
+Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, coalesced, in request order", async () => {
   await using dir = await tempDir();
   await using server = await startS3Server();
   const replica = `${dir}/replica`;
@@ -141,7 +141,10 @@ Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, in re
     const requests = files.flatMap((file) =>
       [0, 10, 100].map((offset) => ({ file, offset, length: 50 }))
     );
+    await server.resetCounts();
     const batch = client.readRangesSync(requests);
+    // 0+50 and 10+50 overlap: one GET for both, per file.
+    assert.equal(await server.total("GET"), 4);
     const one = requests.map((r) =>
       client.readRangeSync(r.file, r.offset, r.length)
     );

@@ -1,14 +1,16 @@
 /**
  * Engine configuration: URI parameters over environment variables over
  * defaults, with Litestream's names and formats (its VFS documentation and
- * PR #1157). `LITESTREAM_POLL_INTERVAL`, and `log_level` and `log_file` as
- * URI parameters, are lsvfs's own additions. `cache_size` has no variable:
+ * PR #1157). `LITESTREAM_POLL_INTERVAL`, `max_in_flight` /
+ * `LITESTREAM_MAX_IN_FLIGHT`, and `log_level` and `log_file` as URI
+ * parameters, are lsvfs's own additions. `cache_size` has no variable:
  * the shim reads it from the URI.
  *
  * @module
  */
 
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from "../log/mod.ts";
+import { DEFAULT_MAX_IN_FLIGHT } from "../storage/mod.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Default interval between polls for new LTX files, as Litestream's VFS. */
@@ -31,6 +33,12 @@ export interface ReplicaConfig {
   readonly pollIntervalMs: number;
   /** Bytes of decoded pages the shim caches (`cache_size`). */
   readonly cacheSize: number;
+  /**
+   * Range reads a remote replica runs at once (`max_in_flight`,
+   * `LITESTREAM_MAX_IN_FLIGHT`); the first file to open a replica sets it
+   * for every file of that replica in the process.
+   */
+  readonly maxInFlight: number;
   /** Level of the file's log (`log_level`, `LITESTREAM_LOG_LEVEL`). */
   readonly logLevel: LogLevel;
   /** Where the log goes (`log_file`, `LITESTREAM_LOG_FILE`); standard error when unset. */
@@ -126,6 +134,10 @@ const POLL_INTERVAL: Setting = {
   variable: "LITESTREAM_POLL_INTERVAL",
 };
 const CACHE_SIZE: Setting = { param: "cache_size" };
+const MAX_IN_FLIGHT: Setting = {
+  param: "max_in_flight",
+  variable: "LITESTREAM_MAX_IN_FLIGHT",
+};
 const LOG_LEVEL: Setting = {
   param: "log_level",
   variable: "LITESTREAM_LOG_LEVEL",
@@ -247,6 +259,24 @@ export function parseCacheSize(text: string, name: string): number {
 }
 
 /**
+ * Parses a count of at least 1 (`max_in_flight`): decimal digits only.
+ *
+ * @param text The value.
+ * @param name The setting's name, for the error message.
+ * @returns The count.
+ * @throws {ConfigError} When the text is not a whole number from 1 to 1024.
+ */
+export function parseCount(text: string, name: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || count < 1 || count > 1024) {
+    throw new ConfigError(
+      `Invalid ${name} "${text}": use a whole number from 1 to 1024, such as ${DEFAULT_MAX_IN_FLIGHT}`,
+    );
+  }
+  return count;
+}
+
+/**
  * Resolves the configuration of one database file: each setting from its
  * URI parameter (Litestream's names: `replica_url`, `poll_interval`,
  * `cache_size`, `log_level`, `write_enabled`, ...), else its environment
@@ -295,6 +325,7 @@ export function resolveConfig(
     return found !== undefined && parseBoolean(found.value, found.name);
   };
   const cacheSize = get(CACHE_SIZE);
+  const maxInFlight = get(MAX_IN_FLIGHT);
   const logLevel = get(LOG_LEVEL);
   const config: ReplicaConfig = {
     replicaUrl,
@@ -302,6 +333,9 @@ export function resolveConfig(
     cacheSize: cacheSize === undefined
       ? DEFAULT_CACHE_SIZE
       : parseCacheSize(cacheSize.value, cacheSize.name),
+    maxInFlight: maxInFlight === undefined
+      ? DEFAULT_MAX_IN_FLIGHT
+      : parseCount(maxInFlight.value, maxInFlight.name),
     logLevel: logLevel === undefined
       ? DEFAULT_LOG_LEVEL
       : parseLogLevel(logLevel.value, logLevel.name),

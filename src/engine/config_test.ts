@@ -33,6 +33,7 @@ Deno.test("resolveConfig() prefers URI parameters over the environment", () => {
     ["LITESTREAM_POLL_INTERVAL", "3s"],
     ["LITESTREAM_LOG_LEVEL", "warn"],
     ["LITESTREAM_LOG_FILE", "/tmp/env.log"],
+    ["LITESTREAM_MAX_IN_FLIGHT", "8"],
   ]);
   const lookup = (name: string) => env.get(name);
   const fromEnv = resolveConfig(new Map(), lookup);
@@ -40,15 +41,18 @@ Deno.test("resolveConfig() prefers URI parameters over the environment", () => {
   assert.equal(fromEnv.pollIntervalMs, 3000);
   assert.equal(fromEnv.logLevel, "WARN");
   assert.equal(fromEnv.logFile, "/tmp/env.log");
+  assert.equal(fromEnv.maxInFlight, 8);
   const fromUri = resolveConfig(
     new Map([
       ["replica_url", "file:///uri"],
       ["poll_interval", "2s"],
       ["log_level", "DEBUG"],
       ["cache_size", "4096"],
+      ["max_in_flight", "64"],
     ]),
     lookup,
   );
+  assert.equal(fromUri.maxInFlight, 64);
   assert.equal(fromUri.replicaUrl, "file:///uri");
   assert.equal(fromUri.pollIntervalMs, 2000);
   assert.equal(fromUri.logLevel, "DEBUG");
@@ -64,6 +68,7 @@ Deno.test("resolveConfig() has Litestream's defaults", () => {
     replicaUrl: "file:///r",
     pollIntervalMs: 1000,
     cacheSize: 10 * 1024 * 1024,
+    maxInFlight: 16,
     logLevel: "INFO",
     logFile: undefined,
     writeEnabled: false,
@@ -139,6 +144,12 @@ Deno.test("resolveConfig() rejects invalid values, naming the variable or parame
     /^Invalid cache_size "10MB": use a whole number of bytes/,
   );
   rejects({}, { cache_size: "-1" }, /^Invalid cache_size "-1"/);
+  rejects(
+    { LITESTREAM_MAX_IN_FLIGHT: "0" },
+    {},
+    /^Invalid LITESTREAM_MAX_IN_FLIGHT "0": use a whole number from 1 to 1024/,
+  );
+  rejects({}, { max_in_flight: "many" }, /^Invalid max_in_flight "many"/);
 });
 
 Deno.test("resolveConfig() refuses write mode, naming the setting", () => {

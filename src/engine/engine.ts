@@ -91,7 +91,12 @@ export class Engine {
       this.#replicas.delete(key);
     };
     try {
-      entry ??= { replica: new Replica(openSyncReplicaClient(key)), files: 0 };
+      entry ??= {
+        replica: new Replica(
+          openSyncReplicaClient(key, { maxInFlight: config.maxInFlight }),
+        ),
+        files: 0,
+      };
       entry.files++;
       this.#replicas.set(key, entry);
       return new ReplicaView(entry.replica, config, {

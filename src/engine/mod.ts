@@ -30,6 +30,7 @@ export {
   type EnvLookup,
   parseBoolean,
   parseCacheSize,
+  parseCount,
   parseDuration,
   parseLogLevel,
   readEnv,

@@ -23,5 +23,5 @@ export type {
 export { ReplicaUrlError, StorageError } from "./errors.ts";
 export { FileReplicaClient } from "./file_client.ts";
 export { openSyncReplicaClient, redactUrl } from "./replica_url.ts";
-export { WorkerReplicaClient } from "./worker_client.ts";
+export { DEFAULT_MAX_IN_FLIGHT, WorkerReplicaClient } from "./worker_client.ts";
 export type { WorkerClientOptions } from "./worker_client.ts";

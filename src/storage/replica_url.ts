@@ -7,7 +7,10 @@
 import { ReplicaUrlError } from "./errors.ts";
 import { FileReplicaClient } from "./file_client.ts";
 import type { SyncReplicaClient } from "./replica_client.ts";
-import { WorkerReplicaClient } from "./worker_client.ts";
+import {
+  type WorkerClientOptions,
+  WorkerReplicaClient,
+} from "./worker_client.ts";
 
 /** The schemes Litestream accepts, and whether this build serves them yet. */
 const SCHEMES = ["file", "s3", "gs", "abs", "oss", "sftp", "nats", "webdav"];
@@ -47,6 +50,7 @@ export function redactUrl(url: string): string {
  * relative) means a local directory, as `file://` does.
  *
  * @param url `file:///abs/dir`, `s3://bucket/path?...`, or a directory path.
+ * @param options For remote replicas: how many range reads run at once.
  * @returns A client the engine can read synchronously.
  * @throws {ReplicaUrlError} When the URL is malformed or its scheme unknown.
  *
@@ -59,7 +63,10 @@ export function redactUrl(url: string): string {
  * client.close();
  * ```
  */
-export function openSyncReplicaClient(url: string): SyncReplicaClient {
+export function openSyncReplicaClient(
+  url: string,
+  options: Pick<WorkerClientOptions, "maxInFlight"> = {},
+): SyncReplicaClient {
   if (url === "") {
     throw new ReplicaUrlError(
       "No replica URL: pass one to open(), or set the replica_url URI parameter or LITESTREAM_REPLICA_URL",
@@ -85,7 +92,7 @@ export function openSyncReplicaClient(url: string): SyncReplicaClient {
   }
   if (scheme === "s3") {
     // Served by the storage worker, over an S3ReplicaClient.
-    return new WorkerReplicaClient(url);
+    return new WorkerReplicaClient(url, options);
   }
   if (SCHEMES.includes(scheme)) {
     throw new ReplicaUrlError(

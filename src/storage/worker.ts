@@ -5,7 +5,8 @@
  * The engine thread writes a request into shared memory and blocks with
  * `Atomics.wait`; this worker waits with `Atomics.waitAsync`, so its event
  * loop stays free for network I/O, runs the request (a batch of range reads
- * in parallel, at most `maxInFlight` at once) and answers the same way.
+ * in parallel, at most `maxInFlight` at once, ranges of a file that overlap
+ * or touch read as one) and answers the same way.
  *
  * Polling runs here too, on a timer per client, from the first `poll`
  * request on: a read transaction then takes the latest listing without
@@ -27,6 +28,7 @@ import {
   writeMessage,
 } from "./_channel.ts";
 import { SNAPSHOT_LEVEL } from "../ltx/mod.ts";
+import { coalesce } from "./_coalesce.ts";
 import { StorageError } from "./errors.ts";
 import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
 import { S3ReplicaClient } from "./s3_client.ts";
@@ -178,19 +180,25 @@ async function handle(
     }
     case "read": {
       const c = client(request.id);
-      const results: Uint8Array[] = new Array(request.reads.length);
+      const { reads } = request;
+      const merged = coalesce(reads.map((r) => ({
+        key: `${r.file.level}/${r.file.minTxid}-${r.file.maxTxid}`,
+        offset: r.offset,
+        length: r.length,
+      })));
+      const results: Uint8Array[] = new Array(reads.length);
       let next = 0;
       const lane = async () => {
-        while (next < request.reads.length) {
-          const i = next++;
-          const r = request.reads[i];
-          results[i] = await c.readRange(toFile(r.file), r.offset, r.length);
+        while (next < merged.length) {
+          const read = merged[next++];
+          const file = toFile(reads[read.first].file);
+          const bytes = await c.readRange(file, read.offset, read.length);
+          for (const { index, at } of read.parts) {
+            results[index] = bytes.subarray(at, at + reads[index].length);
+          }
         }
       };
-      const lanes = Math.max(
-        1,
-        Math.min(request.maxInFlight, request.reads.length),
-      );
+      const lanes = Math.max(1, Math.min(request.maxInFlight, merged.length));
       await Promise.all(Array.from({ length: lanes }, lane));
       return [{ ok: true, lengths: results.map((r) => r.length) }, results];
     }
