@@ -88,6 +88,49 @@ Deno.test("open() reads an s3:// replica like its file:// twin, and polls for ne
   });
 });
 
+/** The permissions the README documents for an s3:// replica. */
+function s3Permissions(endpoint: string): string[] {
+  return [
+    "--allow-ffi",
+    `--allow-read`,
+    `--allow-net=${new URL(endpoint).host}`,
+    "--allow-env=LITESTREAM_*,AWS_*,HOME,USERPROFILE,HOMEPATH,HOMEDRIVE,_X_AMZN_TRACE_ID,LSVFS_SQLITE_LIB",
+    "--allow-sys=osRelease",
+  ];
+}
+
+Deno.test("open() reads an s3:// replica under the narrow permissions the README lists", async () => {
+  await using dir = await tempDir();
+  await using server = await startS3Server();
+  await makeLitestreamReplica(`${dir}/replica`, SCHEMA.slice(0, 2));
+  await server.upload(`${dir}/replica`, "db");
+  const url = s3Url(server.endpoint, server.bucket, "db");
+  const script = `
+    import { open } from "${new URL("../mod.ts", import.meta.url)}";
+    using db = open(${JSON.stringify(url)});
+    console.log(JSON.stringify(db.get("SELECT count(*) AS n FROM t")));
+  `;
+  await Deno.writeTextFile(`${dir}/app.ts`, script);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      ...s3Permissions(server.endpoint),
+      `${dir}/app.ts`,
+    ],
+    env: S3RVER_ENV,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
+    n: 3000,
+  });
+});
+
 Deno.test("open() explains a missing bucket or an empty prefix on s3://", async () => {
   await using server = await startS3Server();
   assert.throws(

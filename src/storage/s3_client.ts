@@ -26,9 +26,25 @@ import {
 } from "@aws-sdk/client-s3";
 import { Agent } from "node:https";
 import { ltxPath, parseFileName } from "../ltx/mod.ts";
+import { readVariables } from "./_env.ts";
 import { ReplicaUrlError, StorageError } from "./errors.ts";
 import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
 import { redactUrl } from "./replica_url.ts";
+
+/**
+ * The environment variables the URL settings come from (the AWS SDK reads
+ * its own, `AWS_*`, for the default credential chain).
+ */
+export const S3_VARIABLES: readonly string[] = [
+  "LITESTREAM_S3_ENDPOINT",
+  "LITESTREAM_ACCESS_KEY_ID",
+  "LITESTREAM_SECRET_ACCESS_KEY",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+];
 
 /** Region used when neither the URL nor the environment names one. */
 export const DEFAULT_S3_REGION = "us-east-1";
@@ -53,15 +69,25 @@ export interface S3Settings {
   forcePathStyle: boolean;
   /** Accept any TLS certificate (self-signed test servers). */
   skipVerify: boolean;
-  /** Explicit credentials (LITESTREAM_*); absent means the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Keys from the environment (`LITESTREAM_ACCESS_KEY_ID` and
+   * `LITESTREAM_SECRET_ACCESS_KEY`, else `AWS_ACCESS_KEY_ID`,
+   * `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`); absent means the SDK's
+   * default chain.
+   */
+  credentials?: {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken?: string;
+  };
 }
 
 /**
  * Parses an `s3://` replica URL as Litestream does.
  *
  * @param url The replica URL.
- * @param env Environment to read (default: `Deno.env`).
+ * @param env Environment to read (default: {@linkcode S3_VARIABLES} from the
+ * process).
  * @returns The settings.
  * @throws {ReplicaUrlError} When the URL has no bucket or a bad option.
  *
@@ -76,7 +102,7 @@ export interface S3Settings {
  */
 export function parseS3Url(
   url: string,
-  env: Record<string, string | undefined> = Deno.env.toObject(),
+  env: Record<string, string | undefined> = readVariables(S3_VARIABLES),
 ): S3Settings {
   let parsed: URL;
   try {
@@ -145,8 +171,18 @@ export function parseS3Url(
     }
   }
   region ??= env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_S3_REGION;
-  const accessKeyId = env.LITESTREAM_ACCESS_KEY_ID;
-  const secretAccessKey = env.LITESTREAM_SECRET_ACCESS_KEY;
+  // Keys from the environment are handed to the SDK, so its default chain
+  // (profiles, ~/.aws, instance metadata; more variables, more permissions)
+  // runs only when there are none.
+  const fromLitestream = env.LITESTREAM_ACCESS_KEY_ID &&
+    env.LITESTREAM_SECRET_ACCESS_KEY;
+  const accessKeyId = fromLitestream
+    ? env.LITESTREAM_ACCESS_KEY_ID
+    : env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = fromLitestream
+    ? env.LITESTREAM_SECRET_ACCESS_KEY
+    : env.AWS_SECRET_ACCESS_KEY;
+  const sessionToken = fromLitestream ? undefined : env.AWS_SESSION_TOKEN;
   const settings: S3Settings = {
     bucket,
     path: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, ""),
@@ -156,7 +192,9 @@ export function parseS3Url(
     skipVerify,
   };
   if (accessKeyId && secretAccessKey) {
-    settings.credentials = { accessKeyId, secretAccessKey };
+    settings.credentials = sessionToken
+      ? { accessKeyId, secretAccessKey, sessionToken }
+      : { accessKeyId, secretAccessKey };
   }
   return settings;
 }
@@ -196,7 +234,7 @@ export interface S3ClientOptions {
   retryBudgetMs?: number;
   /** Timeout of one HTTP request, in ms. */
   requestTimeoutMs?: number;
-  /** Environment to read (default: `Deno.env`). */
+  /** Environment to read (default: {@linkcode S3_VARIABLES} from the process). */
   env?: Record<string, string | undefined>;
 }
 

@@ -95,3 +95,31 @@ Deno.test("openSyncReplicaClient() still refuses backends not served yet", () =>
     "s3://b/db?endpoint=http%3A%2F%2Fh%3A1&sseCustomerKey=***",
   );
 });
+
+Deno.test("parseS3Url() takes keys from LITESTREAM_* first, else AWS_*", () => {
+  const url = "s3://b/db";
+  assert.deepEqual(
+    parseS3Url(url, {
+      AWS_ACCESS_KEY_ID: "aws-id",
+      AWS_SECRET_ACCESS_KEY: "aws-secret",
+      AWS_SESSION_TOKEN: "aws-token",
+    }).credentials,
+    {
+      accessKeyId: "aws-id",
+      secretAccessKey: "aws-secret",
+      sessionToken: "aws-token",
+    },
+  );
+  assert.deepEqual(
+    parseS3Url(url, {
+      LITESTREAM_ACCESS_KEY_ID: "ls-id",
+      LITESTREAM_SECRET_ACCESS_KEY: "ls-secret",
+      AWS_ACCESS_KEY_ID: "aws-id",
+      AWS_SECRET_ACCESS_KEY: "aws-secret",
+      AWS_SESSION_TOKEN: "aws-token",
+    }).credentials,
+    { accessKeyId: "ls-id", secretAccessKey: "ls-secret" },
+  );
+  // No keys: the SDK's default chain (profiles, instance metadata).
+  assert.equal(parseS3Url(url, {}).credentials, undefined);
+});
