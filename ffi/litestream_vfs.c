@@ -18,12 +18,37 @@
 **
 **   - Main-database files (SQLITE_OPEN_MAIN_DB), read-only. Their methods are
 **     forwarded to an ENGINE PORT (LsvfsPort, a table of function pointers).
-**     The host port is the only port so far: Deno installs it with
-**     lsvfs_host_install() (Deno.UnsafeCallback functions). There is one
-**     host port per thread: a Deno isolate (the main one, each Worker, each
-**     module of `deno test`) runs on a thread of its own and installs its
-**     own, and a file uses the port of the thread that opened it. A pipe
-**     port that talks to an engine child process will sit beside it.
+**     A file uses the host port of the thread that opened it, if it has one,
+**     else the pipe port:
+**
+**       - The HOST PORT: Deno installs it with lsvfs_host_install()
+**         (Deno.UnsafeCallback functions). There is one per thread: a Deno
+**         isolate (the main one, each Worker, each module of `deno test`)
+**         runs on a thread of its own and installs its own.
+**
+**       - The PIPE PORT, for every other client (the sqlite3 shell, Python,
+**         Go, ...): one ENGINE CHILD process per client process, started on
+**         the first open with posix_spawn: the program in
+**         LITESTREAM_VFS_ENGINE if set (a path, or a name looked up on
+**         PATH), else the launcher "lsvfs" beside this library (found with
+**         dladdr when the library loads), else "lsvfs" on PATH, always with
+**         the single argument "engine". Its stdin and stdout are one end of
+**         a socket pair, its stderr is the client's; it runs in a process
+**         group of its own (a Ctrl-C at the shell interrupts the query, not
+**         the engine) with default signal dispositions. The client's end is
+**         close-on-exec and never raises SIGPIPE (MSG_NOSIGNAL, or
+**         SO_NOSIGPIPE). The child lives as long as the client process: it
+**         exits when the socket closes, at the client's exit. One request
+**         is in flight at a time per process (SQLITE_MUTEX_STATIC_VFS3),
+**         and each answer is awaited at most LSVFS_ENGINE_TIMEOUT_MS
+**         milliseconds (default 60000). A child that closes the socket,
+**         sends a malformed answer or does not answer in time is killed if
+**         need be and reaped, and the call fails (SQLITE_CANTOPEN at open,
+**         the call's SQLITE_IOERR_* code otherwise) with a message saying
+**         how it ended, also written to standard error (clients print only
+**         "disk I/O error"). Files it served fail every call but close
+**         cleanly; the next open starts a new child. After fork(), the
+**         child belongs to the parent: the forked process starts its own.
 **
 **   - PRAGMAs (SQLITE_FCNTL_PRAGMA): litestream_txid, litestream_time (get
 **     and set), litestream_lag, litestream_write_enabled, and any other
@@ -59,7 +84,7 @@
 **   - WAL and memory mapping: the io methods are version 1 (no xShm*, no
 **     xFetch). The engine presents every database in rollback-journal mode.
 **
-**   - The pipe port and the local fast path (page map, pread, LZ4 in C).
+**   - The local fast path (page map, pread, LZ4 in C).
 **
 ** Assumed:
 **
@@ -107,11 +132,63 @@
 **
 ** Every out-pointer and page buffer the shim passes for a file stays at the
 ** same address from open to close, so a port may map it once.
+**
+** Pipe port wire format (src/host/protocol.ts is the engine's side): each
+** message is a u32 body length, then the body; integers are little-endian,
+** strings UTF-8 after a u32 byte length ("str" below). A request's body is
+** a u8 operation and its fields; an answer's body is an i32 result code,
+** then on SQLITE_OK the results, on any other code the error message (to
+** the end of the body; empty for a pragma's SQLITE_NOTFOUND). Bodies are at
+** most LSVFS_WIRE_MAX bytes. File ids on the wire are the child's; the
+** shim maps its own ids onto them, so a new child never sees an old id.
+**
+**   op  call        request fields                  results on SQLITE_OK
+**   1   open        str name, parameter block       u32 id, u32 page size
+**                   ("key\0value\0"... to the end)
+**   2   close       u32 id, u32 n, n x u64 counters (none)
+**   3   begin_read  u32 id                          u64 view version
+**   4   end_read    u32 id                          (none)
+**   5   file_size   u32 id                          i64 size in bytes
+**   6   read_pages  u32 id, u32 pgno, u32 nMax      u32 first, u32 count,
+**                                                   count whole pages
+**   7   pragma      u32 id, u8 has value, str name, u8 has result,
+**                   [str value]                     result to the end
+**
+** error_message makes no request: each answer carries its message, which
+** the shim keeps per thread.
 */
+/*
+** Feature macros, before any system header: -std=c11 hides POSIX, and the
+** pipe port needs POSIX 2008 (posix_spawn, poll, socketpair, realpath) and
+** dladdr, an extension of glibc and macOS alike.
+*/
+#if defined(__APPLE__)
+# define _DARWIN_C_SOURCE
+#else
+# define _GNU_SOURCE
+#endif
+
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT1
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __APPLE__
+# include <crt_externs.h>   /* _NSGetEnviron: a library has no environ */
+#endif
 
 /*
 ** Marks the five exported functions. The build hides every other symbol
@@ -176,7 +253,7 @@ SQLITE_EXTENSION_INIT1
 */
 typedef struct LsvfsPort LsvfsPort;
 struct LsvfsPort {
-  const char *zName; /* "host" (later "pipe"), for log messages */
+  const char *zName; /* "host" or "pipe", for log messages */
   int (*xOpen)(const char *zName, const char *aParams, int nParams,
                int *pFileId, int *pPageSize);
   int (*xClose)(int iFile, const sqlite3_uint64 *aStat, int nStat);
@@ -205,6 +282,763 @@ struct LsvfsHost {
   sqlite3_uint64 aClosedStat[LSVFS_NSTAT]; /* Counters of its closed files */
   LsvfsHost *pNext;        /* Next host of any thread (gLsvfs.pHosts) */
 };
+
+/*
+******************************************************************************
+** Pipe port
+******************************************************************************
+*/
+
+/* Wire operation codes (the first byte of a request). */
+#define LSVFS_OP_OPEN 1
+#define LSVFS_OP_CLOSE 2
+#define LSVFS_OP_BEGIN_READ 3
+#define LSVFS_OP_END_READ 4
+#define LSVFS_OP_FILE_SIZE 5
+#define LSVFS_OP_READ_PAGES 6
+#define LSVFS_OP_PRAGMA 7
+
+/* Largest message body either side accepts, in bytes. */
+#define LSVFS_WIRE_MAX (16 * 1024 * 1024)
+
+/* How long the client waits for one answer when LSVFS_ENGINE_TIMEOUT_MS is
+** unset, in milliseconds. */
+#define LSVFS_PIPE_TIMEOUT_MS 60000
+
+/* How long a child that closed its end is given to exit before SIGKILL. */
+#define LSVFS_PIPE_EXIT_GRACE_MS 500
+
+/* The launcher's file name, beside the library and on PATH. */
+#define LSVFS_LAUNCHER "lsvfs"
+
+/* One file opened through the pipe port; its local id is its index + 1. */
+typedef struct LsvfsPipeSlot LsvfsPipeSlot;
+struct LsvfsPipeSlot {
+  int bUsed;               /* True while the file is open */
+  sqlite3_uint64 iGen;     /* Generation of the child that opened it */
+  int iRemote;             /* The child's id for the file */
+  int szPage;              /* Page size the child reported */
+};
+
+/*
+** The pipe port's process-wide state, guarded by SQLITE_MUTEX_STATIC_VFS3
+** (lsvfsPipeEnter), which is also held for each whole request and answer,
+** so one request at a time is in flight per process.
+*/
+static struct {
+  pid_t pid;               /* The engine child, or 0 if none */
+  pid_t owner;             /* getpid() when it started (not ours after fork) */
+  int fd;                  /* The client's end of the socket pair, or -1 */
+  int msTimeout;           /* Wait for one answer at most this long */
+  sqlite3_uint64 iGen;     /* Generation of the current child, from 1 */
+  LsvfsPipeSlot *aSlot;    /* Open files, by local id - 1 */
+  int nSlot;               /* Size of aSlot */
+  unsigned char *aBuf;     /* Message buffer: requests, then answers */
+  size_t nBuf;             /* Bytes allocated at aBuf */
+  size_t nMsg;             /* Bytes of the message in aBuf */
+  char zDeath[LSVFS_ERRMSG_SIZE]; /* How the last child ended, or "" */
+  char zLibPath[PATH_MAX]; /* This library's absolute path, or "" */
+} gLsvfsPipe = { 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, "", "" };
+
+/* The last pipe port error of this thread, for error_message. */
+static _Thread_local char tLsvfsPipeErr[LSVFS_ERRMSG_SIZE];
+
+/* Enters the pipe port's mutex. */
+static void lsvfsPipeEnter(void){
+  sqlite3_mutex_enter(sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_VFS3));
+}
+
+/* Leaves the pipe port's mutex. */
+static void lsvfsPipeLeave(void){
+  sqlite3_mutex_leave(sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_VFS3));
+}
+
+/* Sets this thread's error message (printf-style). */
+static void lsvfsPipeSetError(const char *zFormat, ...){
+  va_list ap;
+  va_start(ap, zFormat);
+  sqlite3_vsnprintf((int)sizeof(tLsvfsPipeErr), tLsvfsPipeErr, zFormat, ap);
+  va_end(ap);
+}
+
+/*
+** Reports this thread's error, which ends the child or keeps one from
+** starting, to sqlite3_log and to standard error: clients show only
+** "disk I/O error" or "unable to open database file", and the child's own
+** messages go to the same standard error.
+*/
+static void lsvfsPipeReport(int rc){
+  size_t n = strlen(tLsvfsPipeErr);
+  sqlite3_log(rc, "%s", tLsvfsPipeErr);
+  if( write(2, tLsvfsPipeErr, n)==(ssize_t)n ) (void)!write(2, "\n", 1);
+}
+
+/* Milliseconds on a monotonic clock. */
+static sqlite3_int64 lsvfsPipeNowMs(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (sqlite3_int64)ts.tv_sec*1000 + ts.tv_nsec/1000000;
+}
+
+/* Little-endian codec of the wire format. */
+static void lsvfsPut32(unsigned char *a, sqlite3_uint64 v){
+  a[0] = (unsigned char)v; a[1] = (unsigned char)(v>>8);
+  a[2] = (unsigned char)(v>>16); a[3] = (unsigned char)(v>>24);
+}
+static void lsvfsPut64(unsigned char *a, sqlite3_uint64 v){
+  lsvfsPut32(a, v & 0xffffffff);
+  lsvfsPut32(a+4, v>>32);
+}
+static sqlite3_uint64 lsvfsGet32(const unsigned char *a){
+  return (sqlite3_uint64)a[0] | ((sqlite3_uint64)a[1]<<8)
+       | ((sqlite3_uint64)a[2]<<16) | ((sqlite3_uint64)a[3]<<24);
+}
+static sqlite3_uint64 lsvfsGet64(const unsigned char *a){
+  return lsvfsGet32(a) | (lsvfsGet32(a+4)<<32);
+}
+
+/*
+** Makes room for a message body of n bytes after its 4-byte length in
+** gLsvfsPipe.aBuf and returns the body's first byte, or NULL on OOM.
+*/
+static unsigned char *lsvfsPipeBody(size_t n){
+  if( n+4>gLsvfsPipe.nBuf ){
+    unsigned char *aNew = sqlite3_realloc64(gLsvfsPipe.aBuf, n+4);
+    if( aNew==0 ) return 0;
+    gLsvfsPipe.aBuf = aNew;
+    gLsvfsPipe.nBuf = n+4;
+  }
+  gLsvfsPipe.nMsg = n;
+  return gLsvfsPipe.aBuf + 4;
+}
+
+/*
+** Waits (poll) until the socket is ready for eEvent or the deadline passes.
+** 0 when ready, 1 on timeout, -1 on a poll error.
+*/
+static int lsvfsPipeWait(short eEvent, sqlite3_int64 iDeadline){
+  for(;;){
+    struct pollfd pfd;
+    sqlite3_int64 ms = iDeadline - lsvfsPipeNowMs();
+    int n;
+    if( ms<0 ) ms = 0;
+    pfd.fd = gLsvfsPipe.fd;
+    pfd.events = eEvent;
+    pfd.revents = 0;
+    n = poll(&pfd, 1, ms>INT_MAX ? INT_MAX : (int)ms);
+    if( n>0 ) return 0;
+    if( n==0 ) return 1;
+    if( errno!=EINTR ) return -1;
+  }
+}
+
+/* Result of a transfer on the socket. */
+#define LSVFS_XFER_OK 0       /* all bytes moved */
+#define LSVFS_XFER_CLOSED 1   /* end of file, EPIPE or ECONNRESET */
+#define LSVFS_XFER_TIMEOUT 2  /* the deadline passed */
+#define LSVFS_XFER_ERROR 3    /* another error: errno says */
+
+/* Sends n bytes at a (never raising SIGPIPE). */
+static int lsvfsPipeSend(const unsigned char *a, size_t n,
+                         sqlite3_int64 iDeadline){
+  while( n>0 ){
+    ssize_t k;
+    int rc = lsvfsPipeWait(POLLOUT, iDeadline);
+    if( rc ) return rc>0 ? LSVFS_XFER_TIMEOUT : LSVFS_XFER_ERROR;
+#ifdef MSG_NOSIGNAL
+    k = send(gLsvfsPipe.fd, a, n, MSG_NOSIGNAL);
+#else
+    k = send(gLsvfsPipe.fd, a, n, 0);   /* SO_NOSIGPIPE is set */
+#endif
+    if( k<0 ){
+      if( errno==EINTR || errno==EAGAIN ) continue;
+      return errno==EPIPE || errno==ECONNRESET
+           ? LSVFS_XFER_CLOSED : LSVFS_XFER_ERROR;
+    }
+    a += k;
+    n -= (size_t)k;
+  }
+  return LSVFS_XFER_OK;
+}
+
+/* Receives exactly n bytes into a. */
+static int lsvfsPipeRecv(unsigned char *a, size_t n, sqlite3_int64 iDeadline){
+  while( n>0 ){
+    ssize_t k;
+    int rc = lsvfsPipeWait(POLLIN, iDeadline);
+    if( rc ) return rc>0 ? LSVFS_XFER_TIMEOUT : LSVFS_XFER_ERROR;
+    k = recv(gLsvfsPipe.fd, a, n, 0);
+    if( k==0 ) return LSVFS_XFER_CLOSED;
+    if( k<0 ){
+      if( errno==EINTR || errno==EAGAIN ) continue;
+      return errno==ECONNRESET ? LSVFS_XFER_CLOSED : LSVFS_XFER_ERROR;
+    }
+    a += k;
+    n -= (size_t)k;
+  }
+  return LSVFS_XFER_OK;
+}
+
+/*
+** Ends the current child: closes the socket, kills the child if bKill (or
+** if it does not exit within LSVFS_PIPE_EXIT_GRACE_MS), reaps it, and
+** records in gLsvfsPipe.zDeath, and this thread's error, zWhy followed by
+** how it ended. Files it served fail from now on (their generation is gone).
+*/
+static void lsvfsPipeStop(const char *zWhy, int bKill){
+  pid_t pid = gLsvfsPipe.pid;
+  char zHow[128];
+  zHow[0] = 0;
+  if( gLsvfsPipe.fd>=0 ) close(gLsvfsPipe.fd);
+  gLsvfsPipe.fd = -1;
+  gLsvfsPipe.pid = 0;
+  if( pid>0 ){
+    int status = 0;
+    pid_t r;
+    sqlite3_int64 iGiveUp = lsvfsPipeNowMs() + LSVFS_PIPE_EXIT_GRACE_MS;
+    if( bKill ) kill(pid, SIGKILL);
+    while( (r = waitpid(pid, &status, WNOHANG))==0 ){
+      if( lsvfsPipeNowMs()>=iGiveUp ){
+        kill(pid, SIGKILL);
+        r = waitpid(pid, &status, 0);
+        break;
+      }
+      poll(0, 0, 10);
+    }
+    while( r<0 && errno==EINTR ) r = waitpid(pid, &status, 0);
+    if( r==pid && WIFEXITED(status) ){
+      sqlite3_snprintf((int)sizeof(zHow), zHow, " and exited with status %d",
+                       WEXITSTATUS(status));
+    }else if( r==pid && WIFSIGNALED(status) ){
+      sqlite3_snprintf((int)sizeof(zHow), zHow, " and was killed by signal %d",
+                       WTERMSIG(status));
+    }
+  }
+  sqlite3_snprintf((int)sizeof(gLsvfsPipe.zDeath), gLsvfsPipe.zDeath,
+                   "litestream: the engine process (pid %d) %s%s",
+                   (int)pid, zWhy, zHow);
+  lsvfsPipeSetError("%s", gLsvfsPipe.zDeath);
+  lsvfsPipeReport(SQLITE_IOERR);
+}
+
+/* Moves fd above the standard descriptors (close-on-exec); -1 on error. */
+static int lsvfsPipeHighFd(int fd){
+  int fd2;
+  if( fd>2 ) return fd;
+  fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  close(fd);
+  return fd2;
+}
+
+/* A socket pair, both ends close-on-exec, above fd 2, and never SIGPIPE. */
+static int lsvfsPipeSocketPair(int *aFd){
+  int i;
+#ifdef SOCK_CLOEXEC
+  if( socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, aFd) ) return -1;
+#else
+  /* A thread that forks between these two calls leaks the fds into its
+  ** child; there is no atomic form on this platform. */
+  if( socketpair(AF_UNIX, SOCK_STREAM, 0, aFd) ) return -1;
+  fcntl(aFd[0], F_SETFD, FD_CLOEXEC);
+  fcntl(aFd[1], F_SETFD, FD_CLOEXEC);
+#endif
+  for(i=0; i<2; i++){
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    setsockopt(aFd[i], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
+    aFd[i] = lsvfsPipeHighFd(aFd[i]);
+  }
+  if( aFd[0]<0 || aFd[1]<0 ){
+    if( aFd[0]>=0 ) close(aFd[0]);
+    if( aFd[1]>=0 ) close(aFd[1]);
+    return -1;
+  }
+  return 0;
+}
+
+/* The process's environment, for the child. */
+static char **lsvfsEnviron(void){
+#ifdef __APPLE__
+  return *_NSGetEnviron();
+#else
+  return environ;
+#endif
+}
+
+/*
+** Starts the engine child: LITESTREAM_VFS_ENGINE if set, else the launcher
+** beside the library, else "lsvfs" on PATH, with the argument "engine" and
+** the socket on its stdin and stdout. SQLITE_OK, or SQLITE_CANTOPEN with
+** this thread's error set.
+*/
+static int lsvfsPipeStart(void){
+  static const int aSigDefault[] = {
+    SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGCHLD, SIGTTIN, SIGTTOU,
+    SIGUSR1, SIGUSR2
+  };
+  const char *zEnv = getenv("LITESTREAM_VFS_ENGINE");
+  const char *zTimeout = getenv("LSVFS_ENGINE_TIMEOUT_MS");
+  char zBeside[PATH_MAX];
+  const char *zCmd = LSVFS_LAUNCHER;
+  char *azArgv[3];
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t sigs;
+  pid_t pid = 0;
+  int aFd[2];
+  int err;
+  size_t i;
+
+  zBeside[0] = 0;
+  if( zEnv && zEnv[0] ){
+    zCmd = zEnv;
+  }else if( gLsvfsPipe.zLibPath[0] ){
+    char *zSlash;
+    sqlite3_snprintf((int)sizeof(zBeside), zBeside, "%s", gLsvfsPipe.zLibPath);
+    zSlash = strrchr(zBeside, '/');
+    if( zSlash ){
+      sqlite3_snprintf((int)(sizeof(zBeside) - (size_t)(zSlash+1-zBeside)),
+                       zSlash+1, "%s", LSVFS_LAUNCHER);
+      if( access(zBeside, X_OK)==0 ) zCmd = zBeside;
+    }
+  }
+  gLsvfsPipe.msTimeout = LSVFS_PIPE_TIMEOUT_MS;
+  if( zTimeout && zTimeout[0]>='1' && zTimeout[0]<='9' ){
+    sqlite3_int64 ms = 0;
+    for(; *zTimeout>='0' && *zTimeout<='9' && ms<=INT_MAX; zTimeout++){
+      ms = ms*10 + (*zTimeout - '0');
+    }
+    gLsvfsPipe.msTimeout = ms>INT_MAX ? INT_MAX : (int)ms;
+  }
+  if( lsvfsPipeSocketPair(aFd) ){
+    lsvfsPipeSetError("litestream: cannot start the engine process: "
+                      "socketpair: %s", strerror(errno));
+    lsvfsPipeReport(SQLITE_CANTOPEN);
+    return SQLITE_CANTOPEN;
+  }
+  azArgv[0] = (char*)zCmd;
+  azArgv[1] = (char*)"engine";
+  azArgv[2] = 0;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, aFd[1], 0);
+  posix_spawn_file_actions_adddup2(&fa, aFd[1], 1);
+  posix_spawnattr_init(&attr);
+  /* Its own process group, so a Ctrl-C meant for the client's query does
+  ** not kill it; default dispositions and no blocked signals, whatever the
+  ** client (Python ignores SIGPIPE) has set. */
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP
+                           | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigemptyset(&sigs);
+  posix_spawnattr_setsigmask(&attr, &sigs);
+  for(i=0; i<sizeof(aSigDefault)/sizeof(aSigDefault[0]); i++){
+    sigaddset(&sigs, aSigDefault[i]);
+  }
+  posix_spawnattr_setsigdefault(&attr, &sigs);
+  if( strchr(zCmd, '/') ){
+    err = posix_spawn(&pid, zCmd, &fa, &attr, azArgv, lsvfsEnviron());
+  }else{
+    err = posix_spawnp(&pid, zCmd, &fa, &attr, azArgv, lsvfsEnviron());
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(aFd[1]);
+  if( err ){
+    close(aFd[0]);
+    lsvfsPipeSetError("litestream: cannot start the engine process \"%s "
+        "engine\": %s (run \"deno task build-ext\" to write %s beside the "
+        "library, put lsvfs on PATH, or set LITESTREAM_VFS_ENGINE)",
+        zCmd, strerror(err), LSVFS_LAUNCHER);
+    lsvfsPipeReport(SQLITE_CANTOPEN);
+    return SQLITE_CANTOPEN;
+  }
+  gLsvfsPipe.pid = pid;
+  gLsvfsPipe.owner = getpid();
+  gLsvfsPipe.fd = aFd[0];
+  gLsvfsPipe.iGen++;
+  gLsvfsPipe.zDeath[0] = 0;
+  return SQLITE_OK;
+}
+
+/*
+** Forgets a child inherited through fork(): it belongs to the parent, which
+** still talks to it. Our copy of the socket closes; the files opened before
+** the fork fail, and the next open starts a child of this process.
+*/
+static void lsvfsPipeCheckFork(void){
+  if( gLsvfsPipe.pid>0 && gLsvfsPipe.owner!=getpid() ){
+    close(gLsvfsPipe.fd);
+    gLsvfsPipe.fd = -1;
+    gLsvfsPipe.pid = 0;
+    gLsvfsPipe.iGen++;
+    sqlite3_snprintf((int)sizeof(gLsvfsPipe.zDeath), gLsvfsPipe.zDeath,
+        "litestream: the engine process belongs to the parent of this "
+        "forked process: reopen the database");
+  }
+}
+
+/*
+** Sends the request in gLsvfsPipe.aBuf (its body prepared by lsvfsPipeBody)
+** and reads the answer into it: on SQLITE_OK, the answer's body is at
+** aBuf+4, gLsvfsPipe.nMsg bytes, and begins with the engine's result code.
+** A dead, hung or garbled child is stopped and the call returns ioerr with
+** this thread's error set. Called inside lsvfsPipeEnter().
+*/
+static int lsvfsPipeRoundTrip(int ioerr){
+  sqlite3_int64 iDeadline = lsvfsPipeNowMs() + gLsvfsPipe.msTimeout;
+  size_t n;
+  int rc;
+  lsvfsPut32(gLsvfsPipe.aBuf, gLsvfsPipe.nMsg);
+  rc = lsvfsPipeSend(gLsvfsPipe.aBuf, gLsvfsPipe.nMsg+4, iDeadline);
+  if( rc==LSVFS_XFER_OK ) rc = lsvfsPipeRecv(gLsvfsPipe.aBuf, 4, iDeadline);
+  if( rc==LSVFS_XFER_OK ){
+    n = (size_t)lsvfsGet32(gLsvfsPipe.aBuf);
+    if( n<4 || n>LSVFS_WIRE_MAX ){
+      lsvfsPipeStop("sent a malformed answer", 1);
+      return ioerr;
+    }
+    if( lsvfsPipeBody(n)==0 ){
+      lsvfsPipeStop("could not be answered (out of memory)", 1);
+      return SQLITE_NOMEM;
+    }
+    rc = lsvfsPipeRecv(gLsvfsPipe.aBuf+4, n, iDeadline);
+  }
+  if( rc==LSVFS_XFER_CLOSED ){
+    lsvfsPipeStop("closed its pipe", 0);
+    return ioerr;
+  }
+  if( rc==LSVFS_XFER_TIMEOUT ){
+    char zWhy[96];
+    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "did not answer within %d ms "
+                     "(LSVFS_ENGINE_TIMEOUT_MS)",
+                     gLsvfsPipe.msTimeout);
+    lsvfsPipeStop(zWhy, 1);
+    return ioerr;
+  }
+  if( rc!=LSVFS_XFER_OK ){
+    char zWhy[96];
+    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "could not be reached (%s)",
+                     strerror(errno));
+    lsvfsPipeStop(zWhy, 1);
+    return ioerr;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** The result code at the start of an answer. A failure's message (the rest
+** of the body) becomes this thread's error.
+*/
+static int lsvfsPipeResult(void){
+  const unsigned char *a = gLsvfsPipe.aBuf + 4;
+  int rc = (int)(unsigned int)lsvfsGet32(a);
+  if( rc!=SQLITE_OK && rc!=SQLITE_NOTFOUND ){
+    lsvfsPipeSetError("%.*s", (int)(gLsvfsPipe.nMsg-4), (const char*)a+4);
+  }
+  return rc;
+}
+
+/*
+** The slot of local file id iFile if its child still runs, else NULL with
+** this thread's error set (how the child ended).
+*/
+static LsvfsPipeSlot *lsvfsPipeLive(int iFile){
+  LsvfsPipeSlot *pSlot;
+  lsvfsPipeCheckFork();
+  if( iFile<1 || iFile>gLsvfsPipe.nSlot || !gLsvfsPipe.aSlot[iFile-1].bUsed ){
+    lsvfsPipeSetError("litestream: unknown file id %d", iFile);
+    return 0;
+  }
+  pSlot = &gLsvfsPipe.aSlot[iFile-1];
+  if( pSlot->iGen!=gLsvfsPipe.iGen || gLsvfsPipe.pid==0 ){
+    lsvfsPipeSetError("%s", gLsvfsPipe.zDeath[0] ? gLsvfsPipe.zDeath
+                      : "litestream: the engine process exited");
+    return 0;
+  }
+  return pSlot;
+}
+
+/*
+** Starts a request on file iFile: op and the remote id, then nExtra bytes
+** for the caller to fill. Returns the first of those bytes, or NULL with
+** *pRc set (a dead child: ioerr; OOM).
+*/
+static unsigned char *lsvfsPipeFileRequest(int iFile, int op, size_t nExtra,
+                                           int ioerr, int *pRc){
+  LsvfsPipeSlot *pSlot = lsvfsPipeLive(iFile);
+  unsigned char *a;
+  if( pSlot==0 ){
+    *pRc = ioerr;
+    return 0;
+  }
+  a = lsvfsPipeBody(5 + nExtra);
+  if( a==0 ){
+    *pRc = SQLITE_NOMEM;
+    return 0;
+  }
+  a[0] = (unsigned char)op;
+  lsvfsPut32(a+1, (sqlite3_uint64)pSlot->iRemote);
+  return a+5;
+}
+
+/*
+** A call whose answer is a result code and nOut more bytes on success:
+** sends the request prepared by lsvfsPipeFileRequest(), checks the answer's
+** size. Returns the engine's code; on SQLITE_OK the nOut bytes are at
+** aBuf+8.
+*/
+static int lsvfsPipeFileCall(size_t nOut, int ioerr){
+  int rc = lsvfsPipeRoundTrip(ioerr);
+  if( rc!=SQLITE_OK ) return rc;
+  rc = lsvfsPipeResult();
+  if( rc==SQLITE_OK && gLsvfsPipe.nMsg<4+nOut ){
+    lsvfsPipeStop("sent a malformed answer", 1);
+    return ioerr;
+  }
+  return rc;
+}
+
+/* open: starts the child if none runs, and once more if it was found dead. */
+static int lsvfsPipeOpen(const char *zName, const char *aParams, int nParams,
+                         int *pFileId, int *pPageSize){
+  size_t nName = strlen(zName);
+  int iSlot;
+  int nTry;
+  int rc = SQLITE_OK;
+  lsvfsPipeEnter();
+  lsvfsPipeCheckFork();
+  for(iSlot=0; iSlot<gLsvfsPipe.nSlot && gLsvfsPipe.aSlot[iSlot].bUsed;
+      iSlot++){}
+  if( iSlot==gLsvfsPipe.nSlot ){
+    int nNew = gLsvfsPipe.nSlot ? gLsvfsPipe.nSlot*2 : 8;
+    LsvfsPipeSlot *aNew = sqlite3_realloc64(gLsvfsPipe.aSlot,
+        sizeof(LsvfsPipeSlot) * (sqlite3_uint64)nNew);
+    if( aNew==0 ){
+      lsvfsPipeLeave();
+      return SQLITE_NOMEM;
+    }
+    memset(aNew+gLsvfsPipe.nSlot, 0,
+           sizeof(LsvfsPipeSlot) * (size_t)(nNew-gLsvfsPipe.nSlot));
+    gLsvfsPipe.aSlot = aNew;
+    gLsvfsPipe.nSlot = nNew;
+  }
+  for(nTry=0; nTry<2; nTry++){
+    int bFresh = gLsvfsPipe.pid==0;
+    unsigned char *a;
+    if( bFresh ){
+      rc = lsvfsPipeStart();
+      if( rc!=SQLITE_OK ) break;
+    }
+    a = lsvfsPipeBody(5 + nName + (size_t)nParams);
+    if( a==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    a[0] = LSVFS_OP_OPEN;
+    lsvfsPut32(a+1, nName);
+    memcpy(a+5, zName, nName);
+    if( nParams>0 ) memcpy(a+5+nName, aParams, (size_t)nParams);
+    rc = lsvfsPipeRoundTrip(SQLITE_CANTOPEN);
+    if( rc==SQLITE_OK ) break;
+    /* A child that died while idle: one more try with a new one. */
+    if( bFresh || rc==SQLITE_NOMEM ) break;
+  }
+  if( rc==SQLITE_OK ){
+    rc = lsvfsPipeResult();
+    if( rc==SQLITE_OK && gLsvfsPipe.nMsg<12 ){
+      lsvfsPipeStop("sent a malformed answer", 1);
+      rc = SQLITE_CANTOPEN;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    LsvfsPipeSlot *pSlot = &gLsvfsPipe.aSlot[iSlot];
+    pSlot->bUsed = 1;
+    pSlot->iGen = gLsvfsPipe.iGen;
+    pSlot->iRemote = (int)lsvfsGet32(gLsvfsPipe.aBuf+8);
+    pSlot->szPage = (int)lsvfsGet32(gLsvfsPipe.aBuf+12);
+    *pFileId = iSlot+1;
+    *pPageSize = pSlot->szPage;
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* close: always frees the slot; a file of a dead child closes quietly. */
+static int lsvfsPipeClose(int iFile, const sqlite3_uint64 *aStat, int nStat){
+  int rc = SQLITE_OK;
+  unsigned char *a;
+  int i;
+  lsvfsPipeEnter();
+  if( aStat==0 ) nStat = 0;
+  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_CLOSE, 4 + 8*(size_t)nStat,
+                           SQLITE_IOERR_CLOSE, &rc);
+  if( a ){
+    lsvfsPut32(a, (sqlite3_uint64)nStat);
+    for(i=0; i<nStat; i++) lsvfsPut64(a+4+8*i, aStat[i]);
+    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_CLOSE);
+    /* A child found dead now: the file is gone with it, closed. */
+    if( gLsvfsPipe.pid==0 ) rc = SQLITE_OK;
+  }else if( rc!=SQLITE_NOMEM ){
+    rc = SQLITE_OK;
+  }
+  if( iFile>=1 && iFile<=gLsvfsPipe.nSlot ){
+    memset(&gLsvfsPipe.aSlot[iFile-1], 0, sizeof(LsvfsPipeSlot));
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* begin_read: the view version is a u64. */
+static int lsvfsPipeBeginRead(int iFile, sqlite3_uint64 *pVersion){
+  int rc = SQLITE_OK;
+  lsvfsPipeEnter();
+  if( lsvfsPipeFileRequest(iFile, LSVFS_OP_BEGIN_READ, 0,
+                           SQLITE_IOERR_RDLOCK, &rc) ){
+    rc = lsvfsPipeFileCall(8, SQLITE_IOERR_RDLOCK);
+    if( rc==SQLITE_OK ) *pVersion = lsvfsGet64(gLsvfsPipe.aBuf+8);
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* end_read */
+static int lsvfsPipeEndRead(int iFile){
+  int rc = SQLITE_OK;
+  lsvfsPipeEnter();
+  if( lsvfsPipeFileRequest(iFile, LSVFS_OP_END_READ, 0,
+                           SQLITE_IOERR_UNLOCK, &rc) ){
+    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_UNLOCK);
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* file_size: the size is an i64. */
+static int lsvfsPipeFileSize(int iFile, sqlite3_int64 *pSize){
+  int rc = SQLITE_OK;
+  lsvfsPipeEnter();
+  if( lsvfsPipeFileRequest(iFile, LSVFS_OP_FILE_SIZE, 0,
+                           SQLITE_IOERR_FSTAT, &rc) ){
+    rc = lsvfsPipeFileCall(8, SQLITE_IOERR_FSTAT);
+    if( rc==SQLITE_OK ){
+      *pSize = (sqlite3_int64)lsvfsGet64(gLsvfsPipe.aBuf+8);
+    }
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/*
+** read_pages: the answer carries first, count and count whole pages, which
+** must fit pBuf (nMax pages of the size the child reported at open).
+*/
+static int lsvfsPipeReadPages(int iFile, unsigned int pgno, int nMax,
+                              void *pBuf, unsigned int *pFirst,
+                              int *pnPages){
+  int rc = SQLITE_OK;
+  unsigned char *a;
+  lsvfsPipeEnter();
+  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_READ_PAGES, 8, SQLITE_IOERR_READ,
+                           &rc);
+  if( a ){
+    lsvfsPut32(a, pgno);
+    lsvfsPut32(a+4, (sqlite3_uint64)nMax);
+    rc = lsvfsPipeFileCall(8, SQLITE_IOERR_READ);
+  }
+  if( a && rc==SQLITE_OK ){
+    /* The slot still holds: nothing but a stop frees it, and that fails
+    ** the call above. */
+    size_t szPage = (size_t)gLsvfsPipe.aSlot[iFile-1].szPage;
+    sqlite3_uint64 nPage = lsvfsGet32(gLsvfsPipe.aBuf+12);
+    if( nPage>(sqlite3_uint64)nMax
+     || gLsvfsPipe.nMsg!=12 + nPage*szPage ){
+      lsvfsPipeStop("sent a malformed answer", 1);
+      rc = SQLITE_IOERR_READ;
+    }else{
+      *pFirst = (unsigned int)lsvfsGet32(gLsvfsPipe.aBuf+8);
+      *pnPages = (int)nPage;
+      memcpy(pBuf, gLsvfsPipe.aBuf+16, (size_t)nPage*szPage);
+    }
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* error_message: this thread's last pipe port error; no round trip. */
+static int lsvfsPipeErrorMessage(char *zBuf, int nBuf){
+  if( nBuf<=0 ) return 0;
+  sqlite3_snprintf(nBuf, zBuf, "%s", tLsvfsPipeErr);
+  return (int)strlen(zBuf);
+}
+
+/* pragma: name and optional value out; an optional result back. */
+static int lsvfsPipePragma(int iFile, const char *zName, const char *zValue,
+                           char *zOut, int nOut, int *pnOut){
+  size_t nName = strlen(zName);
+  size_t nValue = zValue ? strlen(zValue) : 0;
+  int rc = SQLITE_OK;
+  unsigned char *a;
+  lsvfsPipeEnter();
+  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_PRAGMA,
+                           5 + nName + (zValue ? 4 + nValue : 0),
+                           SQLITE_IOERR, &rc);
+  if( a ){
+    a[0] = zValue ? 1 : 0;
+    lsvfsPut32(a+1, nName);
+    memcpy(a+5, zName, nName);
+    if( zValue ){
+      lsvfsPut32(a+5+nName, nValue);
+      memcpy(a+9+nName, zValue, nValue);
+    }
+    rc = lsvfsPipeFileCall(1, SQLITE_IOERR);
+  }
+  if( a && rc==SQLITE_OK ){
+    const unsigned char *aRes = gLsvfsPipe.aBuf + 8;
+    if( aRes[0]==0 ){
+      *pnOut = -1;
+    }else{
+      size_t nRes = gLsvfsPipe.nMsg - 5;
+      size_t nCopy = nRes<(size_t)nOut ? nRes : (size_t)nOut-1;
+      if( nOut>0 ){
+        memcpy(zOut, aRes+1, nCopy);
+        zOut[nCopy] = 0;
+      }
+      *pnOut = nRes>INT_MAX ? INT_MAX : (int)nRes;
+    }
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* The pipe port: the process-wide engine child. */
+static const LsvfsPort gLsvfsPipePort = {
+  "pipe",                       /* zName */
+  lsvfsPipeOpen,                /* xOpen */
+  lsvfsPipeClose,               /* xClose */
+  lsvfsPipeBeginRead,           /* xBeginRead */
+  lsvfsPipeEndRead,             /* xEndRead */
+  lsvfsPipeFileSize,            /* xFileSize */
+  lsvfsPipeReadPages,           /* xReadPages */
+  lsvfsPipeErrorMessage,        /* xErrorMessage */
+  lsvfsPipePragma               /* xPragma */
+};
+
+/*
+** Records the absolute path of this library (dladdr, then realpath at load
+** time, while a relative path given to .load still resolves), so the pipe
+** port can find the launcher beside it.
+*/
+static void lsvfsPipeFindLibrary(void){
+  Dl_info info;
+  char zReal[PATH_MAX];
+  if( gLsvfsPipe.zLibPath[0] ) return;
+  memset(&info, 0, sizeof(info));
+  if( dladdr((void*)&gLsvfsPipePort, &info)==0 || info.dli_fname==0 ) return;
+  if( realpath(info.dli_fname, zReal)==0 ) return;
+  sqlite3_snprintf((int)sizeof(gLsvfsPipe.zLibPath), gLsvfsPipe.zLibPath,
+                   "%s", zReal);
+}
 
 /*
 ******************************************************************************
@@ -990,12 +1824,7 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
     p->pHost->nUser++;
   }
   lsvfsLeave();
-  if( pPort==0 ){
-    sqlite3_log(SQLITE_CANTOPEN, "litestream: cannot open \"%s\": no engine "
-        "is attached on this thread (the pipe port is not implemented yet)",
-        zName);
-    return SQLITE_CANTOPEN;
-  }
+  if( pPort==0 ) pPort = &gLsvfsPipePort;
   p->pPort = pPort;
 
   /* The engine validates every parameter first (cache_size included), so
@@ -1374,6 +2203,7 @@ LSVFS_EXPORT int sqlite3_litestreamvfs_init(sqlite3 *db, char **pzErrMsg,
     }
     return rc;
   }
+  lsvfsPipeFindLibrary();
   (void)lsvfsRegisterFunctions(db);
   rc = sqlite3_auto_extension((void(*)(void))lsvfsAutoExtension);
   if( rc!=SQLITE_OK ){

@@ -5,7 +5,10 @@
  * `dist/litestream-vfs-linux-amd64.so`, `dist/litestream-vfs-linux-arm64.so`,
  * `dist/litestream-vfs-darwin-amd64.dylib` and
  * `dist/litestream-vfs-darwin-arm64.dylib`. A library newer than its
- * sources is left as it is. Prints the path of each library, one a line.
+ * sources is left as it is. Then it writes the launcher `dist/lsvfs` (see
+ * {@linkcode writeLauncher}), the engine command the host library's pipe
+ * port runs. Prints the path of each library and of the launcher, one a
+ * line.
  *
  * ```sh
  * deno task build-ext [--force] [--target NAME|all] [--out FILE] [--cc COMPILER] [--zig ZIG]
@@ -21,7 +24,13 @@
  * @module
  */
 
-import { ensureShim, SHIM_TARGETS, type ShimTarget } from "../ffi/build.ts";
+import { dirname, join } from "node:path";
+import {
+  defaultShimPath,
+  ensureShim,
+  SHIM_TARGETS,
+  type ShimTarget,
+} from "../ffi/build.ts";
 
 const USAGE = `Usage: deno task build-ext [--force] [--target ${
   SHIM_TARGETS.join("|")
@@ -34,6 +43,76 @@ function parseTarget(name: string): readonly ShimTarget[] {
     throw new RangeError(`Unknown target: "${name}"\n${USAGE}`);
   }
   return [target];
+}
+
+/** The project's top folder (where deno.json is). */
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)
+  .replace(/\/$/, "");
+
+/** Quotes a string for sh: between single quotes, each ' as '\''. */
+function shQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The launcher's text: an sh script that runs `src/cli/main.ts` with its
+ * arguments (the pipe port passes `engine`) under the Deno that ran the
+ * build, or the `deno` on PATH when that one is gone, with the project's
+ * deno.json (so `npm:` imports resolve) and these permissions:
+ *
+ * - `--allow-read`: `file://` replicas, wherever a URI or
+ *   `LITESTREAM_REPLICA_URL` puts them, and the AWS SDK's shared config
+ *   files; what a replica URL names is only known at open.
+ * - `--allow-net`: the remote backends (S3, GCS, Azure, ...), whose hosts
+ *   are also only known at open.
+ * - `--allow-env`: `LITESTREAM_*` settings and the backends' credentials
+ *   (`AWS_*` and the like), which the SDKs read by many names.
+ * - `--allow-sys=osRelease`: the AWS SDK puts the OS release in its user
+ *   agent (see the README's S3 permissions).
+ * - `--allow-write` on `LITESTREAM_LOG_FILE` alone, when it is set: the
+ *   engine appends its log there. Nothing else is written.
+ *
+ * No `--allow-ffi` (the engine child loads no libsqlite3 and no shim) and
+ * no `--allow-run`. `--no-prompt`: a missing permission fails the open with
+ * its message instead of asking on a terminal.
+ *
+ * @param denoPath The Deno binary, absolute.
+ * @returns The script.
+ */
+function launcherScript(denoPath: string): string {
+  return `#!/bin/sh
+# lsvfs launcher, written by "deno task build-ext" (tasks/build_ext.ts): the
+# engine command of the loadable extension beside it, which runs it as
+# "lsvfs engine" with the socket to the client on stdin and stdout.
+deno=${shQuote(denoPath)}
+[ -x "$deno" ] || deno=deno
+main=${shQuote(join(ROOT, "src/cli/main.ts"))}
+config=${shQuote(join(ROOT, "deno.json"))}
+if [ -n "\${LITESTREAM_LOG_FILE-}" ]; then
+  set -- "--allow-write=$LITESTREAM_LOG_FILE" "$main" "$@"
+else
+  set -- "$main" "$@"
+fi
+exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease "$@"
+`;
+}
+
+/**
+ * Writes the launcher `lsvfs` beside the host library (`dist/lsvfs`),
+ * executable, replacing the file whole (a temporary file renamed into
+ * place), so a pipe port starting it meanwhile never runs half a script.
+ *
+ * @param denoPath The Deno binary the launcher runs. Default the one
+ * running this task.
+ * @returns The launcher's absolute path.
+ */
+export function writeLauncher(denoPath: string = Deno.execPath()): string {
+  const path = join(dirname(defaultShimPath()), "lsvfs");
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(tmp, launcherScript(denoPath), { mode: 0o755 });
+  Deno.chmodSync(tmp, 0o755);
+  Deno.renameSync(tmp, path);
+  return path;
 }
 
 /**
@@ -76,6 +155,7 @@ export function main(args: string[]): number {
   for (const target of targets) {
     console.log(ensureShim({ target, outFile, cc, zig, force }));
   }
+  console.log(writeLauncher());
   return 0;
 }
 

@@ -35,6 +35,10 @@ const DEBIAN_PACKAGES: readonly { name: string; files: readonly string[] }[] = [
   { name: "gcc", files: ["/usr/bin/gcc"] },
   { name: "libc6-dev", files: ["/usr/include/stdio.h"] },
   { name: "file", files: ["/usr/bin/file"] },
+  // tests/extension_test.ts: a client that loads the extension (Debian's
+  // python3, not pyenv's), and memcheck on the sqlite3 CLI with it.
+  { name: "python3", files: ["/usr/bin/python3"] },
+  { name: "valgrind", files: ["/usr/bin/valgrind"] },
 ];
 
 /** Version of Litestream's VFS extension the tests treat as the reference. */

@@ -1,6 +1,7 @@
 /**
- * The `lsvfs` command. For now it has one command, `query`, which runs SQL
- * against a replica in place; the rest of the command line (`shell`, `ls`,
+ * The `lsvfs` command. For now it has two commands: `query`, which runs SQL
+ * against a replica in place, and `engine`, the engine child the loadable
+ * extension starts (src/host); the rest of the command line (`shell`, `ls`,
  * `info`, `verify`, `restore`) is the CLI issue's.
  *
  * Exit codes: 0 success, 1 a failed query or unreadable replica, 2 a usage
@@ -10,6 +11,7 @@
  */
 
 import { open, type OpenOptions } from "../../mod.ts";
+import { runEngineChild } from "../host/mod.ts";
 import { formatResult, type OutputFormat } from "./format.ts";
 
 const USAGE = `lsvfs: query a Litestream replica in place, without restoring it
@@ -17,9 +19,13 @@ const USAGE = `lsvfs: query a Litestream replica in place, without restoring it
 Usage:
   lsvfs query <replica-url> [sql] [--json | --ndjson | --csv | --table]
                                   [--poll-interval <duration>]
+  lsvfs engine
 
   SQL comes from standard input when no [sql] is given. The output is a table
   on a terminal and JSON otherwise, unless a format flag says which.
+
+  engine serves the loadable extension (dist/litestream-vfs.so) on standard
+  input and output; the extension starts it, people do not.
 
 Examples:
   lsvfs query file:///var/backups/app "SELECT count(*) FROM users"
@@ -82,6 +88,13 @@ export async function main(args: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   try {
+    if (command === "engine") {
+      if (rest.length > 0) {
+        throw new UsageError("engine takes no arguments");
+      }
+      runEngineChild();
+      return 0;
+    }
     if (command !== "query") {
       throw new UsageError(`Unknown command "${command}"`);
     }

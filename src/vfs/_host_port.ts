@@ -1,11 +1,11 @@
 /**
  * The host port: the `Deno.UnsafeCallback`s the shim calls for main-database
- * files, over a table of open {@linkcode DatabaseFile}s keyed by int ids (C
- * holds ids, never JS objects). The protocol is described at the top of
+ * files, over a {@linkcode PortFiles} table of open files keyed by int ids
+ * (C holds ids, never JS objects). The protocol is described at the top of
  * ffi/litestream_vfs.c.
  *
  * Every callback body runs in try/catch and returns an SQLite result code;
- * a thrown error becomes a code through {@linkcode sqliteCodeOf} and is kept
+ * a thrown error becomes a code through {@linkcode portFailure} and is kept
  * as the last engine error, whose message the shim asks for
  * (`error_message`) to log it.
  *
@@ -14,21 +14,16 @@
 
 import type {
   CacheCounters,
-  DatabaseFile,
   DatabaseFileOpener,
 } from "../engine/database_file.ts";
+import { SQLITE_NOTFOUND, SQLITE_OK } from "../sqlite/constants.ts";
 import {
-  SQLITE_CANTOPEN,
-  SQLITE_ERROR,
-  SQLITE_IOERR_CLOSE,
-  SQLITE_IOERR_FSTAT,
-  SQLITE_IOERR_RDLOCK,
-  SQLITE_IOERR_READ,
-  SQLITE_IOERR_UNLOCK,
-  SQLITE_NOTFOUND,
-  SQLITE_OK,
-} from "../sqlite/constants.ts";
-import { sqliteCodeOf } from "./error_code.ts";
+  lastFailureMessage,
+  type OpenFile,
+  parseParams,
+  portFailure,
+  PortFiles,
+} from "./port_files.ts";
 import {
   CACHE_STAT_COUNT,
   cacheCountersOf,
@@ -99,17 +94,8 @@ const ERROR_MESSAGE = {
   result: "i32", // int: bytes written, NUL excluded
 } as const;
 
-/** An open main-database file, as the port tracks it. */
-export interface OpenFile {
-  /** The port's id for the file; the shim's `iFile`. */
-  readonly id: number;
-  /** The name SQLite opened it with (a full path). */
-  readonly name: string;
-  /** Its URI parameters. */
-  readonly params: ReadonlyMap<string, string>;
-  /** What the opener returned. */
-  readonly file: DatabaseFile;
-}
+export type { OpenFile } from "./port_files.ts";
+export { takeLastFailure as takeLastError } from "./port_files.ts";
 
 /** What the port needs of each `Deno.UnsafeCallback`, whatever its signature. */
 interface Callback {
@@ -176,28 +162,6 @@ class PointerViews {
   }
 }
 
-/** The last error an engine call threw, until taken. */
-let lastEngineError: unknown = undefined;
-/** Its message, for the shim's `error_message`. */
-let lastEngineMessage = "";
-
-/** Returns and forgets the last error an engine call threw. */
-export function takeLastError(): unknown {
-  const error = lastEngineError;
-  lastEngineError = undefined;
-  return error;
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return "Unknown error";
-  }
-}
-
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 function nonNull(pointer: Deno.PointerValue, what: string): Deno.PointerObject {
@@ -207,31 +171,15 @@ function nonNull(pointer: Deno.PointerValue, what: string): Deno.PointerObject {
   return pointer;
 }
 
-/**
- * Parses the shim's parameter block: "key\0value\0" pairs, `length` bytes.
- * A repeated key keeps its first value, as `sqlite3_uri_parameter` does.
- */
-function parseParams(
+/** The shim's parameter block: `length` bytes of "key\0value\0" pairs. */
+function paramsAt(
   pointer: Deno.PointerValue,
   length: number,
 ): Map<string, string> {
-  const params = new Map<string, string>();
-  if (pointer === null || length <= 0) return params;
-  const bytes = new Uint8Array(
-    Deno.UnsafePointerView.getArrayBuffer(pointer, length),
+  if (pointer === null || length <= 0) return new Map();
+  return parseParams(
+    new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, length)),
   );
-  const parts: string[] = [];
-  let start = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0) {
-      parts.push(decoder.decode(bytes.subarray(start, i)));
-      start = i + 1;
-    }
-  }
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    if (!params.has(parts[i])) params.set(parts[i], parts[i + 1]);
-  }
-  return params;
 }
 
 /** The callbacks of one installation of the host port, and its files. */
@@ -239,64 +187,63 @@ export class HostPort {
   /** Opens each main-database file. */
   readonly opener: DatabaseFileOpener;
   /** Open files by id. */
-  readonly files: Map<number, OpenFile> = new Map();
+  readonly files: Map<number, OpenFile>;
   /** The callbacks, in lsvfs_host_install() order. */
   readonly callbacks: readonly Callback[];
-  #nextId = 1;
+  #files: PortFiles;
   #views = new PointerViews();
 
   constructor(opener: DatabaseFileOpener) {
     this.opener = opener;
+    this.#files = new PortFiles(opener);
+    this.files = this.#files.files;
     this.callbacks = [
       new Deno.UnsafeCallback(OPEN, (zName, aParams, nParams, pId, pSize) => {
         try {
           return this.#open(zName, aParams, nParams, pId, pSize);
         } catch (error) {
-          return fail(error, SQLITE_CANTOPEN);
+          return portFailure("open", error);
         }
       }),
       new Deno.UnsafeCallback(CLOSE, (id, aStat, nStat) => {
         try {
-          const open = this.files.get(id);
-          if (open === undefined) return SQLITE_OK;
-          this.files.delete(id);
-          open.file.close(cacheCounters(aStat, nStat));
+          this.#files.close(id, cacheCounters(aStat, nStat));
           return SQLITE_OK;
         } catch (error) {
-          return fail(error, SQLITE_IOERR_CLOSE);
+          return portFailure("close", error);
         }
       }),
       new Deno.UnsafeCallback(BEGIN_READ, (id, pVersion) => {
         try {
-          const version = this.#file(id).beginRead();
+          const version = this.#files.file(id).beginRead();
           this.#views.uint64(nonNull(pVersion, "pVersion"))[0] = version;
           return SQLITE_OK;
         } catch (error) {
-          return fail(error, SQLITE_IOERR_RDLOCK);
+          return portFailure("beginRead", error);
         }
       }),
       new Deno.UnsafeCallback(END_READ, (id) => {
         try {
-          this.#file(id).endRead();
+          this.#files.file(id).endRead();
           return SQLITE_OK;
         } catch (error) {
-          return fail(error, SQLITE_IOERR_UNLOCK);
+          return portFailure("endRead", error);
         }
       }),
       new Deno.UnsafeCallback(FILE_SIZE, (id, pSize) => {
         try {
-          const size = this.#file(id).size();
+          const size = this.#files.file(id).size();
           this.#views.int64(nonNull(pSize, "pSize"))[0] = BigInt(size);
           return SQLITE_OK;
         } catch (error) {
-          return fail(error, SQLITE_IOERR_FSTAT);
+          return portFailure("fileSize", error);
         }
       }),
       new Deno.UnsafeCallback(
         READ_PAGES,
         (id, pgno, nMax, pBuf, pFirst, pnPages) => {
           try {
-            const file = this.#file(id);
+            const file = this.#files.file(id);
             const out = this.#views.bytes(
               nonNull(pBuf, "pBuf"),
               nMax * file.pageSize,
@@ -306,7 +253,7 @@ export class HostPort {
             this.#views.int32(nonNull(pnPages, "pnPages"))[0] = run.count;
             return SQLITE_OK;
           } catch (error) {
-            return fail(error, SQLITE_IOERR_READ);
+            return portFailure("readPages", error);
           }
         },
       ),
@@ -317,7 +264,7 @@ export class HostPort {
             Deno.UnsafePointerView.getArrayBuffer(zBuf, nBuf),
           );
           const { written } = encoder.encodeInto(
-            lastEngineMessage,
+            lastFailureMessage(),
             out.subarray(0, nBuf - 1),
           );
           out[written] = 0;
@@ -336,7 +283,7 @@ export class HostPort {
             const value = zValue === null
               ? null
               : Deno.UnsafePointerView.getCString(zValue);
-            const result = this.#file(id).pragma(name, value);
+            const result = this.#files.file(id).pragma(name, value);
             if (result === undefined) return SQLITE_NOTFOUND;
             const length = this.#views.int32(nonNull(pnOut, "pnOut"));
             if (result === null) {
@@ -350,11 +297,7 @@ export class HostPort {
             length[0] = bytes.length;
             return SQLITE_OK;
           } catch (error) {
-            // The message is the user's (a bad time, a time too old): the
-            // shim returns it as the SQL error, so SQLITE_ERROR unless the
-            // error is one SQLite has a better code for.
-            const code = fail(error, SQLITE_ERROR);
-            return code === SQLITE_CANTOPEN ? SQLITE_ERROR : code;
+            return portFailure("pragma", error);
           }
         },
       ),
@@ -376,14 +319,6 @@ export class HostPort {
     for (const callback of this.callbacks) callback.close();
   }
 
-  #file(id: number): DatabaseFile {
-    const open = this.files.get(id);
-    if (open === undefined) {
-      throw new Error(`Unknown database file id: ${id}`);
-    }
-    return open.file;
-  }
-
   #open(
     zName: Deno.PointerValue,
     aParams: Deno.PointerValue,
@@ -392,14 +327,10 @@ export class HostPort {
     pSize: Deno.PointerValue,
   ): number {
     const name = Deno.UnsafePointerView.getCString(nonNull(zName, "zName"));
-    const params = parseParams(aParams, nParams);
+    const params = paramsAt(aParams, nParams);
     const idOut = this.#views.int32(nonNull(pId, "pFileId"));
     const sizeOut = this.#views.int32(nonNull(pSize, "pPageSize"));
-    const file = this.opener(name, params);
-    let id = this.#nextId;
-    while (this.files.has(id)) id = id >= 0x7fff_ffff ? 1 : id + 1;
-    this.#nextId = id >= 0x7fff_ffff ? 1 : id + 1;
-    this.files.set(id, { id, name, params, file });
+    const { id, file } = this.#files.open(name, params);
     idOut[0] = id;
     sizeOut[0] = file.pageSize;
     return SQLITE_OK;
@@ -414,10 +345,4 @@ function cacheCounters(
   if (pointer === null || count < CACHE_STAT_COUNT) return undefined;
   const view = new Deno.UnsafePointerView(pointer);
   return cacheCountersOf((i) => view.getBigUint64(i * 8));
-}
-
-function fail(error: unknown, ioerr: number): number {
-  lastEngineError = error;
-  lastEngineMessage = messageOf(error);
-  return sqliteCodeOf(error, ioerr);
 }

@@ -1,0 +1,223 @@
+/**
+ * The engine child's loop: reads requests from the pipe port, one at a time,
+ * answers each from a {@linkcode PortFiles} table, until the pipe closes.
+ *
+ * @module
+ */
+
+import type { DatabaseFileOpener } from "../engine/database_file.ts";
+import { DISCARD_SINK, Logger } from "../log/mod.ts";
+import { SQLITE_OK } from "../sqlite/constants.ts";
+import {
+  CACHE_STAT_COUNT,
+  cacheCountersOf,
+  lastFailureMessage,
+  parseParams,
+  portFailure,
+  PortFiles,
+} from "../vfs/port_files.ts";
+import {
+  type Answer,
+  decodeRequest,
+  encodeAnswer,
+  FRAME_HEADER_SIZE,
+  MAX_BODY_SIZE,
+  NOT_FOUND,
+  type Op,
+  type Request,
+} from "./protocol.ts";
+
+/** Where the server reads requests and writes answers, synchronously. */
+export interface PipeIo {
+  /** Reads into `buffer`: bytes read, or null at end of file (`Deno.stdin.readSync`). */
+  read(buffer: Uint8Array): number | null;
+  /** Writes from `buffer`: bytes written (`Deno.stdout.writeSync`). */
+  write(buffer: Uint8Array): number;
+}
+
+/** Reads exactly `out.length` bytes; false at end of file before the first. */
+function readFull(io: PipeIo, out: Uint8Array): boolean {
+  let at = 0;
+  while (at < out.length) {
+    const n = io.read(out.subarray(at));
+    if (n === null || n === 0) {
+      if (at === 0) return false;
+      throw new RangeError(
+        `Malformed pipe message: the pipe closed after ${at} of ${out.length} bytes`,
+      );
+    }
+    at += n;
+  }
+  return true;
+}
+
+function writeFull(io: PipeIo, bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.length) at += io.write(bytes.subarray(at));
+}
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions {
+  /**
+   * Where a failed open is reported, besides its answer: a client such as
+   * the sqlite3 shell says only "unable to open database file". Default:
+   * nowhere.
+   */
+  logger?: Logger;
+}
+
+/** Answers requests over one table of files. */
+class Dispatcher {
+  #files: PortFiles;
+  #logger: Logger;
+  /** read_pages' buffer, kept between calls (one request at a time). */
+  #scratch = new Uint8Array(0);
+
+  constructor(opener: DatabaseFileOpener, logger: Logger) {
+    this.#files = new PortFiles(opener);
+    this.#logger = logger;
+  }
+
+  answer(request: Request): Uint8Array {
+    let answer: Answer<Op>;
+    try {
+      answer = this.#call(request);
+    } catch (error) {
+      const code = portFailure(request.op, error);
+      answer = { code, message: lastFailureMessage() };
+      if (request.op === "open") {
+        this.#logger.error("cannot open database", {
+          db: request.name,
+          error: answer.message,
+        });
+      }
+    }
+    return encodeAnswer(request.op, answer);
+  }
+
+  #call(request: Request): Answer<Op> {
+    switch (request.op) {
+      case "open": {
+        const { id, file } = this.#files.open(
+          request.name,
+          parseParams(request.params),
+        );
+        return { code: SQLITE_OK, id, pageSize: file.pageSize };
+      }
+      case "close": {
+        const { stats } = request;
+        const counters = stats.length < CACHE_STAT_COUNT
+          ? undefined
+          : cacheCountersOf((i) => stats[i]);
+        this.#files.close(request.id, counters);
+        return { code: SQLITE_OK };
+      }
+      case "beginRead":
+        return {
+          code: SQLITE_OK,
+          version: this.#files.file(request.id).beginRead(),
+        };
+      case "endRead":
+        this.#files.file(request.id).endRead();
+        return { code: SQLITE_OK };
+      case "fileSize":
+        return { code: SQLITE_OK, size: this.#files.file(request.id).size() };
+      case "readPages": {
+        const file = this.#files.file(request.id);
+        const room = Math.max(1, request.max) * file.pageSize;
+        if (this.#scratch.length < room) this.#scratch = new Uint8Array(room);
+        const out = this.#scratch.subarray(0, room);
+        const { first, count } = file.readPages(request.pgno, out);
+        const pages = out.subarray(0, count * file.pageSize);
+        return { code: SQLITE_OK, first, count, pages };
+      }
+      case "pragma": {
+        const result = this.#files.file(request.id).pragma(
+          request.name,
+          request.value,
+        );
+        if (result === undefined) return NOT_FOUND;
+        return { code: SQLITE_OK, result };
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const id of [...this.#files.files.keys()]) {
+      try {
+        this.#files.close(id);
+      } catch (error) {
+        portFailure("close", error);
+      }
+    }
+  }
+}
+
+/**
+ * Serves the pipe port until the pipe closes: reads each request, calls the
+ * engine, writes the answer. Engine errors become failure answers (code and
+ * message, as the host port reports them); at end of file, the files still
+ * open are closed and the function returns.
+ *
+ * @param opener Opens each main-database file (`Engine.openFile`).
+ * @param io The pipe: the child's standard input and output.
+ * @param options Where failed opens are logged.
+ * @throws {RangeError} When a message is malformed or too long (the client
+ * is not the shim): the caller exits, and the shim sees the pipe close.
+ *
+ * @example Serve one request from memory
+ * ```ts
+ * import { serve } from "./server.ts";
+ * import { decodeAnswer, encodeRequest, FRAME_HEADER_SIZE } from "./protocol.ts";
+ * import { SQLITE_CANTOPEN } from "../sqlite/constants.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const input = encodeRequest({ op: "open", name: "/db", params: new Uint8Array() });
+ * let read = 0;
+ * const written: number[] = [];
+ * serve(() => { throw new Error("No replica here"); }, {
+ *   read(buffer) {
+ *     if (read === input.length) return null;
+ *     const n = Math.min(buffer.length, input.length - read);
+ *     buffer.set(input.subarray(read, read + n));
+ *     read += n;
+ *     return n;
+ *   },
+ *   write(buffer) {
+ *     written.push(...buffer);
+ *     return buffer.length;
+ *   },
+ * });
+ * const answer = decodeAnswer("open", new Uint8Array(written).subarray(FRAME_HEADER_SIZE));
+ * assert.deepEqual(answer, { code: SQLITE_CANTOPEN, message: "No replica here" });
+ * ```
+ */
+export function serve(
+  opener: DatabaseFileOpener,
+  io: PipeIo,
+  options: ServeOptions = {},
+): void {
+  const dispatcher = new Dispatcher(
+    opener,
+    options.logger ?? new Logger({ level: "ERROR", sink: DISCARD_SINK }),
+  );
+  const header = new Uint8Array(FRAME_HEADER_SIZE);
+  const headerView = new DataView(header.buffer);
+  try {
+    while (readFull(io, header)) {
+      const length = headerView.getUint32(0, true);
+      if (length === 0 || length > MAX_BODY_SIZE) {
+        throw new RangeError(
+          `Malformed pipe message: a body of ${length} bytes (1 to ${MAX_BODY_SIZE})`,
+        );
+      }
+      const body = new Uint8Array(length);
+      if (!readFull(io, body)) {
+        throw new RangeError("Malformed pipe message: no body after a length");
+      }
+      writeFull(io, dispatcher.answer(decodeRequest(body)));
+    }
+  } finally {
+    dispatcher.closeAll();
+  }
+}
