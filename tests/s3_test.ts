@@ -43,6 +43,28 @@ function s3Url(endpoint: string, bucket: string, path: string): string {
   return `s3://${bucket}/${path}?endpoint=${endpoint}&forcePathStyle=true`;
 }
 
+/**
+ * A replica of the schema's first two transactions, written by Litestream's
+ * extension and uploaded to a new s3rver as "db".
+ */
+async function uploadedReplica() {
+  const dir = await tempDir();
+  const server = await startS3Server();
+  const replica = `${dir}/replica`;
+  await makeLitestreamReplica(replica, SCHEMA.slice(0, 2));
+  await server.upload(replica, "db");
+  return {
+    dir,
+    server,
+    replica,
+    url: s3Url(server.endpoint, server.bucket, "db"),
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
 Deno.test("open() reads an s3:// replica like its file:// twin, and polls for new data", async () => {
   await using dir = await tempDir();
   await using server = await startS3Server();
@@ -104,11 +126,8 @@ function s3Permissions(endpoint: string): string[] {
 }
 
 Deno.test("open() reads an s3:// replica under the narrow permissions the README lists", async () => {
-  await using dir = await tempDir();
-  await using server = await startS3Server();
-  await makeLitestreamReplica(`${dir}/replica`, SCHEMA.slice(0, 2));
-  await server.upload(`${dir}/replica`, "db");
-  const url = s3Url(server.endpoint, server.bucket, "db");
+  await using r = await uploadedReplica();
+  const { dir, server, url } = r;
   const script = `
     import { open } from "${new URL("../mod.ts", import.meta.url)}";
     using db = open(${JSON.stringify(url)});
@@ -173,15 +192,9 @@ Deno.test("open() fails within the retry bound when nothing listens at the endpo
 });
 
 Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, coalesced, in request order", async () => {
-  await using dir = await tempDir();
-  await using server = await startS3Server();
-  const replica = `${dir}/replica`;
-  await makeLitestreamReplica(replica, SCHEMA.slice(0, 2));
-  await server.upload(replica, "db");
-  const client = new WorkerReplicaClient(
-    s3Url(server.endpoint, server.bucket, "db"),
-    { maxInFlight: 4 },
-  );
+  await using r = await uploadedReplica();
+  const { server, replica } = r;
+  const client = new WorkerReplicaClient(r.url, { maxInFlight: 4 });
   try {
     const files = client.listFilesSync(0);
     assert.equal(files.length, 2);
@@ -212,14 +225,9 @@ Deno.test("WorkerReplicaClient.readRangesSync() reads a batch in parallel, coale
 });
 
 Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller", async () => {
-  await using dir = await tempDir();
-  await using server = await startS3Server();
-  const replica = `${dir}/replica`;
-  await makeLitestreamReplica(replica, SCHEMA.slice(0, 2));
-  await server.upload(replica, "db");
-  const client = new WorkerReplicaClient(
-    s3Url(server.endpoint, server.bucket, "db"),
-  );
+  await using r = await uploadedReplica();
+  const { server, replica } = r;
+  const client = new WorkerReplicaClient(r.url);
   try {
     await server.resetCounts();
     // The first call waits for a first listing: the ten levels at once.
