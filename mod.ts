@@ -118,7 +118,7 @@ export interface OpenOptions extends RegisterOptions {
   /** Bytes of decoded pages the shim keeps (Litestream's `cache_size`). Default 10 MiB. */
   cacheSize?: number;
   /**
-   * Range reads a remote replica runs at once (`max_in_flight`); default 16.
+   * Range reads a remote replica runs at once (`max_in_flight`); default 64.
    * The first database to open a replica sets it for the process.
    */
   maxInFlight?: number;

@@ -2,8 +2,13 @@
  * Test harness for the `s3://` backend: npm `s3rver` (installed into
  * `.tools/npm` by tasks/setup_test_env.ts) started on 127.0.0.1 with one
  * bucket, behind a small counting proxy (tests/_s3_proxy.ts, its own Deno
- * process), which counts GETs and LISTs per path and fixes what s3rver gets
- * wrong (suffix ranges).
+ * process), which counts GETs and LISTs per path, logs every request with its
+ * start and end time, fixes what s3rver gets wrong (suffix ranges) and
+ * injects faults on demand (HTTP 500s, latency, dropped connections).
+ *
+ * {@linkcode sequentialWaves} turns the log into the number of round trips a
+ * client waited for one after another, which is what a remote read costs
+ * when the network, not the server, is slow.
  *
  * s3rver needs `NODE_OPTIONS=--openssl-legacy-provider`, or paginated
  * ListObjectsV2 fails with 500 (ARCHITECTURE.md). Its credentials are
@@ -16,6 +21,9 @@
 import { join, relative } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { toolsDir } from "../tasks/setup_test_env.ts";
+import type { Faults, LoggedRequest } from "./_s3_proxy.ts";
+
+export type { Faults, LoggedRequest };
 
 /** A running s3rver with its counting proxy. */
 export interface S3Server extends AsyncDisposable {
@@ -27,8 +35,30 @@ export interface S3Server extends AsyncDisposable {
   counts(): Promise<Map<string, number>>;
   /** Total requests of a kind (`GET`, `LIST`, `PUT`, `HEAD`...). */
   total(kind: string): Promise<number>;
-  /** Forgets the counts. */
+  /** Forgets the counts and the request log. */
   resetCounts(): Promise<void>;
+  /**
+   * The requests seen since the last {@linkcode S3Server.resetCounts}, in
+   * order of arrival, with start and end times in the proxy's clock (ms).
+   */
+  requests(): Promise<LoggedRequest[]>;
+  /**
+   * {@linkcode sequentialWaves} of the requests since the last reset.
+   *
+   * @param filter Which requests count (all by default).
+   */
+  waves(filter?: (request: LoggedRequest) => boolean): Promise<number>;
+  /**
+   * Injects faults into the requests from now on, replacing those set
+   * before; their "every Nth" counters start again.
+   *
+   * @param faults What to inject; `{}` injects nothing.
+   */
+  setFaults(faults: Faults): Promise<void>;
+  /** Back to a healthy server: no errors, drops or latency. */
+  clearFaults(): Promise<void>;
+  /** How many faults of each kind were injected since the last `setFaults`. */
+  faultsInjected(): Promise<{ errors: number; drops: number; cuts: number }>;
   /** Uploads every file under a local folder to `bucket/prefix/...`. */
   upload(dir: string, prefix: string): Promise<number>;
   /** Stops the proxy and the server. */
@@ -41,6 +71,56 @@ export const S3RVER_ENV = {
   AWS_SECRET_ACCESS_KEY: "S3RVER",
   AWS_REGION: "us-east-1",
 };
+
+/**
+ * The number of sequential request waves in a request log: the length of
+ * the longest chain of requests each of which started after the previous
+ * one in the chain had ended. Requests that overlap in time are one wave,
+ * so a batch sent in parallel costs one wave and requests sent one after
+ * another cost one wave each.
+ *
+ * @param requests Requests with start and end times in one clock.
+ * @returns The number of waves; 0 for no requests.
+ *
+ * @example One parallel batch, then one request after it
+ * ```ts
+ * import { sequentialWaves } from "./_s3.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   sequentialWaves([
+ *     { start: 0, end: 10 },
+ *     { start: 1, end: 12 },
+ *     { start: 2, end: 9 },
+ *     { start: 13, end: 20 },
+ *   ]),
+ *   2,
+ * );
+ * ```
+ */
+export function sequentialWaves(
+  requests: readonly { start: number; end: number }[],
+): number {
+  const byStart = [...requests].sort((a, b) => a.start - b.start);
+  const byEnd = byStart.map((r, i) => ({ end: r.end, i }))
+    .sort((a, b) => a.end - b.end);
+  // chain[i]: the longest chain that ends with byStart[i]. Every request
+  // that ended before byStart[i] started also started before it, so its
+  // chain is known by then.
+  const chain = new Array<number>(byStart.length).fill(0);
+  let ended = 0;
+  let best = 0;
+  let longest = 0;
+  for (let i = 0; i < byStart.length; i++) {
+    while (ended < byEnd.length && byEnd[ended].end < byStart[i].start) {
+      best = Math.max(best, chain[byEnd[ended].i]);
+      ended++;
+    }
+    chain[i] = best + 1;
+    longest = Math.max(longest, chain[i]);
+  }
+  return longest;
+}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -138,10 +218,22 @@ export async function startS3Server(bucket = "replicas"): Promise<S3Server> {
     region: "us-east-1",
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
   });
-  const counts = async () => {
-    const answer = await fetch(`${endpoint}/__counts`);
-    return new Map<string, number>(Object.entries(await answer.json()));
+  const control = async (path: string, body?: unknown) => {
+    const answer = await fetch(`${endpoint}/__${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!answer.ok) {
+      throw new Error(
+        `The S3 proxy refused "/__${path}": HTTP ${answer.status} ${await answer
+          .text()}`,
+      );
+    }
+    return answer.status === 204 ? undefined : await answer.json();
   };
+  const counts = async () =>
+    new Map<string, number>(Object.entries(await control("counts")));
+  const requests = async () => (await control("log")) as LoggedRequest[];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -167,7 +259,23 @@ export async function startS3Server(bucket = "replicas"): Promise<S3Server> {
       return n;
     },
     async resetCounts() {
-      await (await fetch(`${endpoint}/__counts/reset`)).body?.cancel();
+      await control("counts/reset", {});
+    },
+    requests,
+    async waves(filter = () => true) {
+      return sequentialWaves((await requests()).filter(filter));
+    },
+    async setFaults(faults) {
+      await control("faults", faults);
+    },
+    async clearFaults() {
+      await control("faults/clear", {});
+    },
+    async faultsInjected() {
+      const state = await control("faults") as {
+        injected: { errors: number; drops: number; cuts: number };
+      };
+      return state.injected;
     },
     async upload(local, prefix) {
       let n = 0;

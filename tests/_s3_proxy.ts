@@ -4,40 +4,234 @@
  * in `Atomics.wait` while the storage worker talks to the server, so the
  * proxy cannot live in the test's event loop.
  *
+ * Besides forwarding, it counts requests, logs each one with its start and
+ * end time (`performance.now()` here), fixes what s3rver gets wrong (suffix
+ * ranges), and injects faults on demand: HTTP 500 answers, added latency,
+ * connections dropped without an answer or cut in the middle of one.
+ *
+ * It is a `node:http` server, not `Deno.serve`: a handler of `Deno.serve`
+ * cannot close a connection without answering (a thrown error becomes a
+ * 500), and a dropped connection is one of the faults.
+ *
  * Usage: `deno run --allow-net tests/_s3_proxy.ts http://127.0.0.1:UPSTREAM`;
- * prints its port on the first line of stdout. `GET /__counts` answers the
- * request counts as JSON (`{"GET /bucket/key": 3, "LIST /bucket?prefix=p": 1}`),
- * `POST /__counts/reset` clears them.
+ * prints its port on the first line of stdout. Control endpoints:
+ *
+ * - `GET /__counts`: the request counts as JSON
+ *   (`{"GET /bucket/key": 3, "LIST /bucket?prefix=p": 1}`).
+ * - `POST /__counts/reset`: clears the counts and the request log.
+ * - `GET /__log`: the request log, a JSON array of {@linkcode LoggedRequest}.
+ * - `POST /__faults` with a JSON {@linkcode Faults} body: injects those
+ *   faults from now on (replacing any before) and restarts their counters.
+ * - `GET /__faults`: the faults in force and how many were injected.
+ * - `POST /__faults/clear`: back to a healthy server (no latency either).
  *
  * @module
  */
 
+import {
+  createServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+
+/** One request as the log records it; times are this process's `performance.now()`. */
+export interface LoggedRequest {
+  /** `GET`, `LIST` (a GET with `list-type` or `prefix`), `HEAD`, `PUT`, ... */
+  kind: string;
+  /** The request path (`/bucket/key`). */
+  path: string;
+  /** The `Range` header as the client sent it, if any. */
+  range?: string;
+  /** When the request's head arrived, in ms. */
+  start: number;
+  /** When the answer was written out or the connection dropped, in ms. */
+  end: number;
+  /** HTTP status answered; 0 for a dropped connection. */
+  status: number;
+  /** The fault injected, if any. */
+  fault?: "error" | "drop" | "cut";
+}
+
+/**
+ * Faults to inject. Counters ("every Nth") count the GETs faults apply to
+ * (LISTs included, unless `ltxRangesOnly`), from the `POST /__faults` on.
+ */
+export interface Faults {
+  /** Answer HTTP 500 (an S3 `InternalError` body) to every Nth GET; 1 for all. */
+  errorEvery?: number;
+  /** Answer HTTP 500 to this fraction of GETs, drawn from a PRNG seeded with `seed`. */
+  errorRate?: number;
+  /** Seed of the PRNG for `errorRate`; default 1. */
+  seed?: number;
+  /** Close the connection without an answer for every Mth GET. */
+  dropEvery?: number;
+  /** Answer every Kth GET's head and half its body, then close the connection. */
+  cutEvery?: number;
+  /** Added before forwarding every request, GET or not, in ms; default 0. */
+  latencyMs?: number;
+  /** Inject errors, drops and cuts only into range GETs of `.ltx` objects. */
+  ltxRangesOnly?: boolean;
+}
+
 const upstream = Deno.args[0];
 const counts: Record<string, number> = {};
+let log: LoggedRequest[] = [];
+let faults: Faults = {};
+let faultable = 0;
+let injected = { errors: 0, drops: 0, cuts: 0 };
+let random = mulberry32(1);
 
-const server = Deno.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  onListen({ port }) {
-    console.log(port);
-  },
-}, async (request) => {
-  const url = new URL(request.url);
-  if (url.pathname === "/__counts") return Response.json(counts);
-  if (url.pathname === "/__counts/reset") {
-    for (const key of Object.keys(counts)) delete counts[key];
-    return new Response(null, { status: 204 });
+/** A small seeded PRNG (mulberry32), uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function every(n: number | undefined, count: number): boolean {
+  return n !== undefined && n > 0 && count % n === 0;
+}
+
+/** The fault for a GET, if one is due; advances the counters. */
+function faultFor(kind: string, path: string, range: string | undefined) {
+  if (kind !== "GET" && kind !== "LIST") return undefined;
+  if (
+    faults.ltxRangesOnly &&
+    (kind !== "GET" || range === undefined || !path.endsWith(".ltx"))
+  ) return undefined;
+  faultable++;
+  if (every(faults.dropEvery, faultable)) return "drop";
+  if (every(faults.cutEvery, faultable)) return "cut";
+  if (every(faults.errorEvery, faultable)) return "error";
+  if (faults.errorRate !== undefined && random() < faults.errorRate) {
+    return "error";
   }
-  const isList = request.method === "GET" &&
+  return undefined;
+}
+
+function readBody(
+  request: IncomingMessage,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    request.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    request.on("end", () => {
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      resolve(all);
+    });
+    request.on("error", reject);
+  });
+}
+
+function json(value: unknown): { status: number; body: string } {
+  return { status: 200, body: JSON.stringify(value) };
+}
+
+async function control(
+  path: string,
+  request: IncomingMessage,
+): Promise<{ status: number; body: string }> {
+  if (path === "/__counts") return json(counts);
+  if (path === "/__log") return json(log);
+  if (path === "/__counts/reset") {
+    for (const key of Object.keys(counts)) delete counts[key];
+    log = [];
+    return { status: 204, body: "" };
+  }
+  if (path === "/__faults" && request.method === "POST") {
+    const text = new TextDecoder().decode(await readBody(request));
+    faults = JSON.parse(text) as Faults;
+    faultable = 0;
+    injected = { errors: 0, drops: 0, cuts: 0 };
+    random = mulberry32(faults.seed ?? 1);
+    return json(faults);
+  }
+  if (path === "/__faults") return json({ faults, injected });
+  if (path === "/__faults/clear") {
+    faults = {};
+    return { status: 204, body: "" };
+  }
+  return { status: 404, body: `No control endpoint "${path}"` };
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-encoding",
+  "content-length",
+  "host",
+]);
+
+async function serve(
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const start = performance.now();
+  const url = new URL(request.url ?? "/", "http://proxy");
+  if (url.pathname.startsWith("/__")) {
+    const { status, body } = await control(url.pathname, request);
+    response.writeHead(status, { "content-type": "application/json" });
+    response.end(status === 204 ? undefined : body);
+    return;
+  }
+  const method = request.method ?? "GET";
+  const isList = method === "GET" &&
     (url.searchParams.has("list-type") || url.searchParams.has("prefix"));
+  const kind = isList ? "LIST" : method;
   const key = isList
     ? `LIST ${url.pathname}?prefix=${url.searchParams.get("prefix") ?? ""}`
-    : `${request.method} ${url.pathname}`;
+    : `${method} ${url.pathname}`;
   counts[key] = (counts[key] ?? 0) + 1;
-  const headers = new Headers(request.headers);
-  headers.delete("host");
+  const range = request.headers["range"];
+  const entry: LoggedRequest = {
+    kind,
+    path: url.pathname,
+    ...(range === undefined ? {} : { range }),
+    start,
+    end: start,
+    status: 0,
+  };
+  log.push(entry);
+  const fault = faultFor(kind, url.pathname, range);
+  if (fault !== undefined) entry.fault = fault;
+  const body = await readBody(request);
+  if (faults.latencyMs) {
+    await new Promise((r) => setTimeout(r, faults.latencyMs));
+  }
+  if (fault === "drop") {
+    injected.drops++;
+    entry.end = performance.now();
+    request.socket.destroy();
+    return;
+  }
+  if (fault === "error") {
+    injected.errors++;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><Resource>${url.pathname}</Resource><RequestId>lsvfs-fault-${injected.errors}</RequestId></Error>`;
+    entry.status = 500;
+    response.writeHead(500, { "content-type": "application/xml" });
+    response.end(xml, () => entry.end = performance.now());
+    return;
+  }
+
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || name === "host") continue;
+    headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
   // s3rver answers a suffix range (`bytes=-N`) wrongly: make it explicit.
-  const suffix = /^bytes=-(\d+)$/.exec(headers.get("range") ?? "");
+  const suffix = /^bytes=-(\d+)$/.exec(range ?? "");
   if (suffix) {
     const head = await fetch(`${upstream}${url.pathname}`, {
       method: "HEAD",
@@ -48,17 +242,60 @@ const server = Deno.serve({
     const n = Math.min(Number(suffix[1]), size);
     headers.set("range", `bytes=${size - n}-${size - 1}`);
   }
-  const body = request.body ? await request.arrayBuffer() : undefined;
-  const answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
-    method: request.method,
-    headers,
-    body,
-    redirect: "manual",
+  let answer: Response;
+  let payload: Uint8Array;
+  try {
+    answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      method,
+      headers,
+      body: method === "GET" || method === "HEAD" ? undefined : body,
+      redirect: "manual",
+    });
+    payload = new Uint8Array(await answer.arrayBuffer());
+  } catch (error) {
+    entry.status = 502;
+    response.writeHead(502, { "content-type": "text/plain" });
+    response.end(`The proxy could not reach s3rver: ${error}`, () => {
+      entry.end = performance.now();
+    });
+    return;
+  }
+  const out: Record<string, string> = {};
+  answer.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) out[name] = value;
   });
-  return new Response(answer.body, {
-    status: answer.status,
-    headers: answer.headers,
+  out["content-length"] = method === "HEAD"
+    ? answer.headers.get("content-length") ?? "0"
+    : String(payload.length);
+  entry.status = answer.status;
+  response.writeHead(answer.status, out);
+  if (fault === "cut") {
+    injected.cuts++;
+    response.write(payload.subarray(0, payload.length >> 1), () => {
+      entry.end = performance.now();
+      request.socket.destroy();
+    });
+    return;
+  }
+  response.end(method === "HEAD" ? undefined : payload, () => {
+    entry.end = performance.now();
+  });
+}
+
+const server = createServer((request, response) => {
+  serve(request, response).catch((error) => {
+    // A bad control request or a client gone mid-request: answer if still
+    // possible, and never let one request end the proxy.
+    if (response.headersSent) {
+      request.socket.destroy();
+    } else {
+      response.writeHead(400, { "content-type": "text/plain" });
+      response.end(`The S3 proxy failed: ${error}`);
+    }
   });
 });
 
-await server.finished;
+server.listen(0, "127.0.0.1", () => {
+  const address = server.address();
+  console.log(typeof address === "object" && address ? address.port : 0);
+});

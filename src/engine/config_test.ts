@@ -68,7 +68,7 @@ Deno.test("resolveConfig() has Litestream's defaults", () => {
     replicaUrl: "file:///r",
     pollIntervalMs: 1000,
     cacheSize: 10 * 1024 * 1024,
-    maxInFlight: 16,
+    maxInFlight: 64,
     logLevel: "INFO",
     logFile: undefined,
     writeEnabled: false,

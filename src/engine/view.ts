@@ -303,22 +303,21 @@ export class ReplicaView implements DatabaseFile {
           !(error instanceof StorageError && error.retryable) ||
           attempt === MAX_READ_RETRIES
         ) throw error;
-        // The file went away under us, as compaction does: plan the same
-        // TXID again from what the replica holds now.
+        // The file may have gone away under us, as compaction does: plan
+        // the same TXID again from what the replica holds now. If that is
+        // the plan already, storage itself is failing, and the client has
+        // spent its retry budget on it: give up now.
         const { txid, timestamp } = this.#current;
+        const replanned = restorePlan(this.#replica.listAll(), {
+          url: this.#replica.url,
+          targetTxid: txid,
+        });
+        if (samePlan(replanned, this.#current.plan)) throw error;
         this.#log.debug("file vanished: planning the same TXID again", {
           txid: formatTxid(txid),
           error: (error as Error).message,
         });
-        this.#current = {
-          ...this.#build(
-            restorePlan(this.#replica.listAll(), {
-              url: this.#replica.url,
-              targetTxid: txid,
-            }),
-          ),
-          timestamp,
-        };
+        this.#current = { ...this.#build(replanned), timestamp };
       }
     }
   }

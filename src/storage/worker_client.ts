@@ -33,7 +33,7 @@ import type {
 import { redactUrl } from "./replica_url.ts";
 
 /** Default number of range reads a batch runs at once. */
-export const DEFAULT_MAX_IN_FLIGHT = 16;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
 
 /** Default bound on one blocking call, in ms (the backend's own retry bound is below it). */
 export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
