@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { open, SqliteError } from "../mod.ts";
+import { decodeHeader } from "../src/ltx/mod.ts";
 import { S3ReplicaClient } from "../src/storage/s3_client.ts";
 import {
   type LtxFileInfo,
@@ -151,6 +152,39 @@ Deno.test("open() reads an s3:// replica under the narrow permissions the README
   assert.equal(out.code, 0, stderr);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
     n: 3000,
+  });
+});
+
+Deno.test("open() travels in time on an s3:// replica as on its file:// twin", async () => {
+  await using dir = await tempDir();
+  await using server = await startS3Server();
+  const replica = `${dir}/replica`;
+  await makeLitestreamReplica(replica, SCHEMA);
+  await server.upload(replica, "db");
+  using remote = open(s3Url(server.endpoint, server.bucket, "db"));
+  using local = open(`file://${replica}`);
+  const query = "SELECT count(*) AS n, max(v) AS v FROM t";
+  // Each transaction's commit time, from its file's header.
+  const times = [...Deno.readDirSync(`${replica}/ltx/0`)]
+    .map((e) => e.name).sort().map((name) => {
+      const bytes = Deno.readFileSync(`${replica}/ltx/0/${name}`);
+      return new Date(decodeHeader(bytes, name).timestamp).toISOString();
+    });
+  assert.equal(times.length, SCHEMA.length);
+  for (const [i, time] of times.entries()) {
+    remote.setTime(time);
+    local.setTime(time);
+    assert.equal(
+      remote.replicaState().txid,
+      (i + 1).toString(16).padStart(16, "0"),
+    );
+    assert.deepEqual(remote.replicaState().time, local.replicaState().time);
+    if (i > 0) assert.deepEqual(remote.get(query), local.get(query));
+  }
+  remote.setTime("LATEST");
+  assert.deepEqual(remote.get(query), {
+    n: 3000,
+    v: local.get<{ v: string }>(query)!.v,
   });
 });
 
