@@ -33,6 +33,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
+import { random as seededRandom } from "../src/ltx/_test_util.ts";
 
 /** One request as the log records it; times are this process's `performance.now()`. */
 export interface LoggedRequest {
@@ -79,19 +80,7 @@ let log: LoggedRequest[] = [];
 let faults: Faults = {};
 let faultable = 0;
 let injected = { errors: 0, drops: 0, cuts: 0 };
-let random = mulberry32(1);
-
-/** A small seeded PRNG (mulberry32), uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+let nextRandom = seededRandom(1);
 
 function every(n: number | undefined, count: number): boolean {
   return n !== undefined && n > 0 && count % n === 0;
@@ -108,7 +97,7 @@ function faultFor(kind: string, path: string, range: string | undefined) {
   if (every(faults.dropEvery, faultable)) return "drop";
   if (every(faults.cutEvery, faultable)) return "cut";
   if (every(faults.errorEvery, faultable)) return "error";
-  if (faults.errorRate !== undefined && random() < faults.errorRate) {
+  if (faults.errorRate !== undefined && nextRandom() < faults.errorRate) {
     return "error";
   }
   return undefined;
@@ -153,7 +142,7 @@ async function control(
     faults = JSON.parse(text) as Faults;
     faultable = 0;
     injected = { errors: 0, drops: 0, cuts: 0 };
-    random = mulberry32(faults.seed ?? 1);
+    nextRandom = seededRandom(faults.seed ?? 1);
     return json(faults);
   }
   if (path === "/__faults") return json({ faults, injected });

@@ -82,6 +82,24 @@ function makeBigReplica(): Promise<string> {
   })();
 }
 
+/**
+ * The big replica uploaded to a new s3rver as "big", with the rows of
+ * {@linkcode BIG_QUERY} as its file:// twin gives them.
+ */
+async function bigOnS3(): Promise<
+  { server: S3Server; want: unknown[] } & AsyncDisposable
+> {
+  const replica = await makeBigReplica();
+  const server = await startS3Server();
+  await server.upload(replica, "big");
+  using local = open(`file://${replica}`);
+  return {
+    server,
+    want: local.query(BIG_QUERY),
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+  };
+}
+
 function s3Url(server: S3Server, path: string): string {
   return `s3://${server.bucket}/${path}?endpoint=${server.endpoint}&forcePathStyle=true`;
 }
@@ -284,11 +302,8 @@ Deno.test("open() scans a 40 MB s3:// replica with 10x fewer range GETs than it 
 });
 
 Deno.test("open() returns the same rows over s3:// when some GETs answer HTTP 500", async () => {
-  const replica = await makeBigReplica();
-  await using server = await startS3Server();
-  await server.upload(replica, "big");
-  using local = open(`file://${replica}`);
-  const want = local.query(BIG_QUERY);
+  await using big = await bigOnS3();
+  const { server, want } = big;
   for (
     const faults of [{ errorEvery: 4 }, { errorRate: 0.3, seed: 7 }]
   ) {
@@ -298,11 +313,8 @@ Deno.test("open() returns the same rows over s3:// when some GETs answer HTTP 50
 });
 
 Deno.test("open() returns the same rows over s3:// with 20 ms of latency per request", async () => {
-  const replica = await makeBigReplica();
-  await using server = await startS3Server();
-  await server.upload(replica, "big");
-  using local = open(`file://${replica}`);
-  const want = local.query(BIG_QUERY);
+  await using big = await bigOnS3();
+  const { server, want } = big;
   await server.resetCounts();
   await server.setFaults({ latencyMs: 20 });
   const started = performance.now();
@@ -331,11 +343,8 @@ Deno.test("open() returns the same rows over s3:// with 20 ms of latency per req
 });
 
 Deno.test("open() returns the same rows over s3:// when connections drop", async () => {
-  const replica = await makeBigReplica();
-  await using server = await startS3Server();
-  await server.upload(replica, "big");
-  using local = open(`file://${replica}`);
-  const want = local.query(BIG_QUERY);
+  await using big = await bigOnS3();
+  const { server, want } = big;
   const dropped = await runWithFaults(
     server,
     want,
@@ -358,11 +367,8 @@ Deno.test("open() returns the same rows over s3:// when connections drop", async
  * the same connection once they succeed again.
  */
 async function failEveryGet(faults: Faults): Promise<void> {
-  const replica = await makeBigReplica();
-  await using server = await startS3Server();
-  await server.upload(replica, "big");
-  using local = open(`file://${replica}`);
-  const want = local.query(BIG_QUERY);
+  await using big = await bigOnS3();
+  const { server, want } = big;
   using db = open(s3Url(server, "big"));
   await server.setFaults(faults);
   const started = performance.now();

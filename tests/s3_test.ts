@@ -115,6 +115,26 @@ Deno.test("open() reads an s3:// replica like its file:// twin, and polls for ne
   });
 });
 
+/**
+ * Runs Deno (`run` or `eval` first in `args`) with the project's config and
+ * s3rver's keys; fails the test unless it exits 0.
+ *
+ * @returns What it printed on standard output.
+ */
+async function runDeno(args: string[], timeoutMs: number): Promise<string> {
+  const [command, ...rest] = args;
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [command, "--config", config, ...rest],
+    env: S3RVER_ENV,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
 /** The permissions the README documents for an s3:// replica. */
 function s3Permissions(endpoint: string): string[] {
   return [
@@ -135,24 +155,11 @@ Deno.test("open() reads an s3:// replica under the narrow permissions the README
     console.log(JSON.stringify(db.get("SELECT count(*) AS n FROM t")));
   `;
   await Deno.writeTextFile(`${dir}/app.ts`, script);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      ...s3Permissions(server.endpoint),
-      `${dir}/app.ts`,
-    ],
-    env: S3RVER_ENV,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
-    n: 3000,
-  });
+  const stdout = await runDeno(
+    ["run", ...s3Permissions(server.endpoint), `${dir}/app.ts`],
+    60_000,
+  );
+  assert.deepEqual(JSON.parse(stdout), { n: 3000 });
 });
 
 Deno.test("open() travels in time on an s3:// replica as on its file:// twin", async () => {
@@ -337,20 +344,8 @@ Deno.test("the storage worker never keeps the process alive, even with a client 
     console.log("opened");
   `;
   const started = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      script,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  assert.equal(new TextDecoder().decode(out.stdout).trim(), "opened");
+  const stdout = await runDeno(["eval", script], 20_000);
+  assert.equal(stdout.trim(), "opened");
   assert.ok(performance.now() - started < 10_000);
 });
 

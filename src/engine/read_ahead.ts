@@ -84,12 +84,19 @@ export class ReadAhead {
    */
   plan(pgno: number, room: number): RunPlan {
     this.#clock++;
-    const stream = this.#streams.find((s) => continues(s, pgno) !== undefined);
-    if (stream === undefined) {
-      this.#planned = undefined;
+    this.#planned = undefined;
+    let stream: Stream | undefined;
+    let direction: Direction | undefined;
+    for (const s of this.#streams) {
+      direction = continues(s, pgno);
+      if (direction !== undefined) {
+        stream = s;
+        break;
+      }
+    }
+    if (stream === undefined || direction === undefined) {
       return { pages: 1, backward: false };
     }
-    const direction = continues(stream, pgno)!;
     const pages = Math.max(
       1,
       Math.min(stream.direction === "unknown" ? 2 : stream.pages * 2, room),

@@ -94,9 +94,6 @@ const ERROR_MESSAGE = {
   result: "i32", // int: bytes written, NUL excluded
 } as const;
 
-export type { OpenFile } from "./port_files.ts";
-export { takeLastFailure as takeLastError } from "./port_files.ts";
-
 /** What the port needs of each `Deno.UnsafeCallback`, whatever its signature. */
 interface Callback {
   readonly pointer: Deno.PointerObject;

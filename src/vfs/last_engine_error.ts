@@ -5,7 +5,7 @@
  * @module
  */
 
-import { takeLastError } from "./_host_port.ts";
+import { takeLastFailure } from "./port_files.ts";
 
 /**
  * Returns the last error an engine call threw inside the VFS (opening a
@@ -32,7 +32,7 @@ import { takeLastError } from "./_host_port.ts";
  * ```
  */
 export function takeLastEngineError(): Error | undefined {
-  const error = takeLastError();
+  const error = takeLastFailure();
   if (error === undefined || error instanceof Error) return error;
   return new Error(String(error), { cause: error });
 }
