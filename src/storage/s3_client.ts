@@ -24,7 +24,6 @@ import {
   type ListObjectsV2CommandOutput,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { Agent } from "node:https";
 import { ltxPath, parseFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
 import { ReplicaUrlError, StorageError } from "./errors.ts";
@@ -270,9 +269,16 @@ export class S3ReplicaClient implements ReplicaClient {
       requestHandler: {
         requestTimeout: this.#requestTimeoutMs,
         connectionTimeout: this.#requestTimeoutMs,
-        ...(s.skipVerify
-          ? { httpsAgent: new Agent({ rejectUnauthorized: false }) }
-          : {}),
+        // The storage worker bounds the requests in flight (`maxInFlight`,
+        // default 64). The SDK's own default of 50 sockets would queue the
+        // tail of a larger batch behind the first answers: one more round
+        // trip at open.
+        httpAgent: { keepAlive: true, maxSockets: Infinity },
+        httpsAgent: {
+          keepAlive: true,
+          maxSockets: Infinity,
+          rejectUnauthorized: !s.skipVerify,
+        },
       },
       // s3rver and many S3-compatible services do not send CRC checksums.
       responseChecksumValidation: "WHEN_REQUIRED",
