@@ -133,6 +133,16 @@ export interface OpenOptions extends RegisterOptions {
   logLevel?: LogLevel;
   /** A file to append the log to (`LITESTREAM_LOG_FILE`); standard error by default. */
   logFile?: string;
+  /**
+   * Restore the database to a local file in the background and keep it
+   * current (Litestream's `hydration_enabled`); once it holds the view's
+   * TXID, reads are served from it with no call into the engine. `true`
+   * uses a temporary file removed at close; a path keeps the file, and the
+   * next process that names it catches up from its TXID instead of starting
+   * over (Litestream's `hydration_path`). Off by default, unless
+   * `LITESTREAM_HYDRATION_ENABLED` says otherwise.
+   */
+  hydration?: boolean | string;
 }
 
 /** Where a connection's view of its replica stands. */
@@ -356,6 +366,12 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
       "max_in_flight",
       String(parseCount(String(options.maxInFlight), "maxInFlight")),
     );
+  }
+  if (options.hydration !== undefined) {
+    params.set("hydration_enabled", String(options.hydration !== false));
+    if (typeof options.hydration === "string") {
+      params.set("hydration_path", options.hydration);
+    }
   }
   const uri = `file:${
     encodeURIComponent(options.name ?? "replica.db")

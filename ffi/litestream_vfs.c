@@ -51,7 +51,8 @@
 **         child belongs to the parent: the forked process starts its own.
 **
 **   - PRAGMAs (SQLITE_FCNTL_PRAGMA): litestream_txid, litestream_time (get
-**     and set), litestream_lag, litestream_write_enabled, and any other
+**     and set), litestream_lag, litestream_write_enabled, the hydration
+**     pragmas (litestream_hydration, _progress, _file), and any other
 **     litestream_* the engine answers; other pragmas never reach the port.
 **
 **   - SQL functions on every connection whose main database uses the VFS:
@@ -84,7 +85,9 @@
 **   - WAL and memory mapping: the io methods are version 1 (no xShm*, no
 **     xFetch). The engine presents every database in rollback-journal mode.
 **
-**   - The local fast path (page map, pread, LZ4 in C).
+**   - The local fast path for LTX frames (page map, pread, LZ4 in C). A
+**     hydration file, which holds whole pages in place, is read directly
+**     (see begin_read below).
 **
 ** Assumed:
 **
@@ -114,7 +117,15 @@
 **     Sets *pFileId to the port's id for the file and *pPageSize.
 **   close(id, aStat, nStat): aStat holds the file's nStat page-cache
 **     counters (lsvfs_cache_stats() order), for the engine to log.
-**   begin_read(id, pVersion); end_read(id);
+**   begin_read(id, pVersion, pLocal): starts a read transaction. Sets
+**     *pVersion to the view version and *pLocal to 0, or, when a LOCAL FILE
+**     holds the view in full as a plain SQLite file (the hydration file),
+**     to that file's generation (it changes when the file is made anew).
+**     The shim then reads every page but page 1 from it with pread, with no
+**     port call, for the rest of the read; it learns the file's path from
+**     the pragma litestream_hydration_file. The engine keeps the file
+**     unchanged until end_read.
+**   end_read(id);
 **   file_size(id, pSize);
 **   read_pages(id, pgno, nMax, pBuf, pFirst, pnPages): page pgno and, if
 **     the engine chooses (read-ahead, forward or backward), its neighbours:
@@ -146,7 +157,8 @@
 **   1   open        str name, parameter block       u32 id, u32 page size
 **                   ("key\0value\0"... to the end)
 **   2   close       u32 id, u32 n, n x u64 counters (none)
-**   3   begin_read  u32 id                          u64 view version
+**   3   begin_read  u32 id                          u64 view version,
+**                                                   u32 local file
 **   4   end_read    u32 id                          (none)
 **   5   file_size   u32 id                          i64 size in bytes
 **   6   read_pages  u32 id, u32 pgno, u32 nMax      u32 first, u32 count,
@@ -223,7 +235,7 @@ SQLITE_EXTENSION_INIT1
 #define LSVFS_PRAGMA_PREFIX "litestream_"
 
 /* Number of counters lsvfs_cache_stats() can report. */
-#define LSVFS_NSTAT 7
+#define LSVFS_NSTAT 8
 
 /* Bucket count of a page cache's hash table on first insert. */
 #define LSVFS_MIN_BUCKETS 64
@@ -257,7 +269,8 @@ struct LsvfsPort {
   int (*xOpen)(const char *zName, const char *aParams, int nParams,
                int *pFileId, int *pPageSize);
   int (*xClose)(int iFile, const sqlite3_uint64 *aStat, int nStat);
-  int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion);
+  int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion,
+                    unsigned int *pLocal);
   int (*xEndRead)(int iFile);
   int (*xFileSize)(int iFile, sqlite3_int64 *pSize);
   int (*xReadPages)(int iFile, unsigned int pgno, int nMax, void *pBuf,
@@ -890,13 +903,17 @@ static int lsvfsPipeClose(int iFile, const sqlite3_uint64 *aStat, int nStat){
 }
 
 /* begin_read: the view version is a u64. */
-static int lsvfsPipeBeginRead(int iFile, sqlite3_uint64 *pVersion){
+static int lsvfsPipeBeginRead(int iFile, sqlite3_uint64 *pVersion,
+                              unsigned int *pLocal){
   int rc = SQLITE_OK;
   lsvfsPipeEnter();
   if( lsvfsPipeFileRequest(iFile, LSVFS_OP_BEGIN_READ, 0,
                            SQLITE_IOERR_RDLOCK, &rc) ){
-    rc = lsvfsPipeFileCall(8, SQLITE_IOERR_RDLOCK);
-    if( rc==SQLITE_OK ) *pVersion = lsvfsGet64(gLsvfsPipe.aBuf+8);
+    rc = lsvfsPipeFileCall(12, SQLITE_IOERR_RDLOCK);
+    if( rc==SQLITE_OK ){
+      *pVersion = lsvfsGet64(gLsvfsPipe.aBuf+8);
+      *pLocal = (unsigned int)lsvfsGet32(gLsvfsPipe.aBuf+16);
+    }
   }
   lsvfsPipeLeave();
   return rc;
@@ -1312,6 +1329,10 @@ struct LsvfsFile {
   int bSizeKnown;          /* True if iSize holds for the current read */
   sqlite3_int64 iSize;     /* Database size in bytes (file_size's out-slot) */
   sqlite3_uint64 iVersion; /* View version (begin_read's out-slot) */
+  unsigned int iLocal;     /* Local file's generation (begin_read's), or 0 */
+  unsigned int iLocalOpen; /* Generation of the file fdLocal holds, or 0 */
+  int fdLocal;             /* The local file, read-only, or -1 */
+  sqlite3_uint64 nLocalRead; /* Reads served from the local file */
   int nRunMax;             /* Pages read_pages may return at once */
   unsigned int iRunFirst;  /* read_pages' out-slot: first page returned */
   int nRun;                /* read_pages' out-slot: pages it returned */
@@ -1331,6 +1352,15 @@ static struct {
 
 /* This thread's host port, once it installed one. */
 static _Thread_local LsvfsHost *tLsvfsHost;
+
+/*
+** Adds a file's counters to aStat, in lsvfs_cache_stats() order: its
+** cache's (lsvfsCacheAddStats), then reads served from the local file.
+*/
+static void lsvfsFileAddStats(const LsvfsFile *p, sqlite3_uint64 *aStat){
+  lsvfsCacheAddStats(&p->cache, aStat);
+  aStat[7] += p->nLocalRead;
+}
 
 /* Enters the shim's mutex (a no-op in a single-threaded SQLite). */
 static void lsvfsEnter(void){
@@ -1362,16 +1392,85 @@ static int lsvfsPortError(const LsvfsPort *pPort, int rc, const char *zWhat){
   return rc;
 }
 
+static int lsvfsPortPragma(LsvfsFile*, const char*, const char*, char**,
+                           char**);
+
+/* Closes the local file, if one is open. */
+static void lsvfsCloseLocal(LsvfsFile *p){
+  if( p->fdLocal>=0 ) close(p->fdLocal);
+  p->fdLocal = -1;
+  p->iLocalOpen = 0;
+}
+
+/*
+** Opens the local file of generation p->iLocal, whose path the engine gives
+** as the pragma litestream_hydration_file. If that fails, the read goes to
+** the port as usual (p->iLocal becomes 0) and the log says why.
+*/
+static void lsvfsOpenLocal(LsvfsFile *p){
+  char *zPath = 0;
+  char *zErr = 0;
+  int rc;
+  lsvfsCloseLocal(p);
+  rc = lsvfsPortPragma(p, "litestream_hydration_file", 0, &zPath, &zErr);
+  if( rc==SQLITE_OK && zPath!=0 ){
+    p->fdLocal = open(zPath, O_RDONLY|O_CLOEXEC);
+    if( p->fdLocal>=0 ){
+      p->iLocalOpen = p->iLocal;
+    }else{
+      sqlite3_log(SQLITE_CANTOPEN, "litestream: cannot open the hydration "
+                  "file %s (%s): reading from the replica", zPath,
+                  strerror(errno));
+    }
+  }else{
+    sqlite3_log(rc, "litestream: no hydration file to read: %s",
+                zErr ? zErr : "the engine named none");
+  }
+  if( p->fdLocal<0 ) p->iLocal = 0;
+  sqlite3_free(zPath);
+  sqlite3_free(zErr);
+}
+
+/*
+** Reads iAmt bytes at iOfst from the local file. Past its end (which is
+** the end of the database) zero-fills and returns SQLITE_IOERR_SHORT_READ,
+** as a database file does.
+*/
+static int lsvfsReadLocal(LsvfsFile *p, unsigned char *zBuf, int iAmt,
+                          sqlite3_int64 iOfst){
+  size_t nDone = 0;
+  p->nLocalRead++;
+  while( nDone<(size_t)iAmt ){
+    ssize_t n = pread(p->fdLocal, zBuf+nDone, (size_t)iAmt-nDone,
+                      (off_t)(iOfst+(sqlite3_int64)nDone));
+    if( n<0 && errno==EINTR ) continue;
+    if( n<0 ){
+      sqlite3_log(SQLITE_IOERR_READ, "litestream: read of the hydration "
+                  "file failed: %s", strerror(errno));
+      return SQLITE_IOERR_READ;
+    }
+    if( n==0 ){
+      memset(zBuf+nDone, 0, (size_t)iAmt-nDone);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    nDone += (size_t)n;
+  }
+  return SQLITE_OK;
+}
+
 /*
 ** Starts a read on the port and stamps the cache with the view version.
 ** SQLite's SHARED lock does this, and so does a read outside any lock
 ** (SQLite reads the header before it locks), bracketed by lsvfsEndRead().
 */
 static int lsvfsBeginRead(LsvfsFile *p){
-  int rc = p->pPort->xBeginRead(p->iId, &p->iVersion);
+  int rc;
+  p->iLocal = 0;
+  rc = p->pPort->xBeginRead(p->iId, &p->iVersion, &p->iLocal);
   if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "begin read");
   lsvfsCacheStamp(&p->cache, p->iVersion);
   p->bSizeKnown = 0;
+  if( p->iLocal!=0 && p->iLocal!=p->iLocalOpen ) lsvfsOpenLocal(p);
   return SQLITE_OK;
 }
 
@@ -1452,6 +1551,9 @@ static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
 ** past the end, zero-fills and returns SQLITE_IOERR_SHORT_READ. */
 static int lsvfsReadRange(LsvfsFile *p, unsigned char *zBuf, int iAmt,
                           sqlite3_int64 iOfst){
+  if( p->iLocal!=0 && iOfst>=p->szPage ){
+    return lsvfsReadLocal(p, zBuf, iAmt, iOfst);
+  }
   while( iAmt>0 ){
     sqlite3_int64 iPage = iOfst / p->szPage;
     int iInPage = (int)(iOfst % p->szPage);
@@ -1536,7 +1638,7 @@ static int lsvfsClose(sqlite3_file *pFile){
     sqlite3_uint64 aStat[LSVFS_NSTAT];
     int rc2;
     memset(aStat, 0, sizeof(aStat));
-    lsvfsCacheAddStats(&p->cache, aStat);
+    lsvfsFileAddStats(p, aStat);
     rc2 = p->pPort->xClose(p->iId, aStat, LSVFS_NSTAT);
     if( rc2!=SQLITE_OK ){
       lsvfsPortError(p->pPort, rc2, "close");
@@ -1555,9 +1657,11 @@ static int lsvfsClose(sqlite3_file *pFile){
     p->pHost->aClosedStat[1] += p->cache.nMiss;
     p->pHost->aClosedStat[2] += p->cache.nEvict;
     p->pHost->aClosedStat[3] += p->cache.nDrop;
+    p->pHost->aClosedStat[7] += p->nLocalRead;
     p->pHost->nUser--;
   }
   lsvfsLeave();
+  lsvfsCloseLocal(p);
   lsvfsCacheFree(&p->cache);
   sqlite3_free(p->aScratch);
   p->aScratch = 0;
@@ -1816,6 +1920,7 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
   (void)pVfs;
 
   memset(p, 0, sizeof(*p));
+  p->fdLocal = -1;
 
   lsvfsEnter();
   if( tLsvfsHost && tLsvfsHost->bInstalled ){
@@ -2269,7 +2374,7 @@ LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
     pPort->zName = "host";
     pPort->xOpen = (int(*)(const char*, const char*, int, int*, int*))aFn[0];
     pPort->xClose = (int(*)(int, const sqlite3_uint64*, int))aFn[1];
-    pPort->xBeginRead = (int(*)(int, sqlite3_uint64*))aFn[2];
+    pPort->xBeginRead = (int(*)(int, sqlite3_uint64*, unsigned int*))aFn[2];
     pPort->xEndRead = (int(*)(int))aFn[3];
     pPort->xFileSize = (int(*)(int, sqlite3_int64*))aFn[4];
     pPort->xReadPages = (int(*)(int, unsigned int, int, void*,
@@ -2310,7 +2415,7 @@ LSVFS_EXPORT int lsvfs_host_uninstall(void){
 /*
 ** Copies up to nOut page-cache counters into aOut: hits, misses, evictions,
 ** drops (cache emptied for a new view version), bytes held, pages held,
-** byte bound. iFile is a file id of the calling thread's host port, or -1
+** byte bound, reads served from a local (hydration) file. iFile is a file id of the calling thread's host port, or -1
 ** for every file of that port (counters of closed files included; bytes,
 ** pages and bound of open files only). Returns SQLITE_OK, SQLITE_NOTFOUND
 ** for an unknown file or a thread without a host port, or SQLITE_MISUSE
@@ -2332,7 +2437,7 @@ LSVFS_EXPORT int lsvfs_cache_stats(int iFile, sqlite3_uint64 *aOut, int nOut){
   }
   for(p=gLsvfs.pFiles; p; p=p->pNext){
     if( p->pHost==pHost && (iFile<0 || p->iId==iFile) ){
-      lsvfsCacheAddStats(&p->cache, aStat);
+      lsvfsFileAddStats(p, aStat);
       bFound = 1;
     }
   }

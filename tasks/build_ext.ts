@@ -69,8 +69,13 @@ function shQuote(value: string): string {
  *   (`AWS_*` and the like), which the SDKs read by many names.
  * - `--allow-sys=osRelease`: the AWS SDK puts the OS release in its user
  *   agent (see the README's S3 permissions).
- * - `--allow-write` on `LITESTREAM_LOG_FILE` alone, when it is set: the
- *   engine appends its log there. Nothing else is written.
+ * - `--allow-write` on `LITESTREAM_LOG_FILE`, when it is set: the engine
+ *   appends its log there; on `LITESTREAM_HYDRATION_PATH` and its
+ *   metadata file, when it is set; and on the temporary directory
+ *   (`TMPDIR`, else /tmp), where hydration files that no path names go.
+ *   Nothing else is written: a `log_file` or `hydration_path` URI
+ *   parameter elsewhere is refused with a permission error (the open fails
+ *   for a log file; hydration stops, and reads go to the replica).
  *
  * No `--allow-ffi` (the engine child loads no libsqlite3 and no shim) and
  * no `--allow-run`. `--no-prompt`: a missing permission fails the open with
@@ -88,12 +93,15 @@ deno=${shQuote(denoPath)}
 [ -x "$deno" ] || deno=deno
 main=${shQuote(join(ROOT, "src/cli/main.ts"))}
 config=${shQuote(join(ROOT, "deno.json"))}
+writable=\${TMPDIR:-/tmp}
 if [ -n "\${LITESTREAM_LOG_FILE-}" ]; then
-  set -- "--allow-write=$LITESTREAM_LOG_FILE" "$main" "$@"
-else
-  set -- "$main" "$@"
+  writable="$writable,$LITESTREAM_LOG_FILE"
 fi
-exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease "$@"
+if [ -n "\${LITESTREAM_HYDRATION_PATH-}" ]; then
+  h=$LITESTREAM_HYDRATION_PATH
+  writable="$writable,$h,$h.meta.json,$h.meta.json.tmp"
+fi
+exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease "--allow-write=$writable" "$main" "$@"
 `;
 }
 

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { makeLitestreamReplica } from "./_litestream.ts";
+import { Database as PlainDatabase } from "../src/sqlite/mod.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
@@ -63,4 +64,47 @@ Deno.test("lsvfs explains errors in one line with the documented exit codes", as
   const help = await lsvfs(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /lsvfs query <replica-url>/);
+});
+
+Deno.test("lsvfs hydrate restores a replica to a plain SQLite file, with progress, and catches it up later", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lsvfs-cli-" });
+  try {
+    const replica = `${dir}/replica`;
+    await makeLitestreamReplica(replica, [
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)",
+      "INSERT INTO t (b) SELECT randomblob(3000) FROM (WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 500) SELECT v FROM s)",
+    ]);
+    const path = `${dir}/hydrated.db`;
+    const run = await lsvfs(["hydrate", `file://${replica}`, path, "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), {
+      path,
+      txid: "0000000000000002",
+    });
+    // Progress objects, between the log's key=value lines.
+    const reports = run.stderr.split("\n").filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    assert.equal(reports.at(-1).status, "complete");
+    assert.equal(reports.at(-1).percent, 100);
+    assert.ok(reports.at(-1).of > 300, JSON.stringify(reports.at(-1)));
+    {
+      using db = new PlainDatabase(path, { readonly: true });
+      assert.deepEqual(
+        db.prepare("SELECT count(*) AS n, sum(length(b)) AS s FROM t").get(),
+        { n: 500, s: 1_500_000 },
+      );
+    }
+
+    await makeLitestreamReplica(replica, ["DELETE FROM t WHERE id > 100"]);
+    const again = await lsvfs(["hydrate", replica, path]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, `hydrated ${path} at TXID 0000000000000003\n`);
+    assert.match(again.stderr, /hydration file reused/);
+    using db = new PlainDatabase(path, { readonly: true });
+    assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), {
+      n: 100,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -314,3 +314,78 @@ Deno.test("sqlite3 CLI fails the open, and does not hang, when LITESTREAM_VFS_EN
     /litestream: cannot start the engine process ".*no-such-engine engine": No such file or directory \(run "deno task build-ext"/,
   );
 });
+
+Deno.test("python3 reads a hydrated replica from the hydration file, with no engine page read", async () => {
+  const hydrationPath = join(scratch, "hydrated.db");
+  const program = `
+import json, sqlite3, sys, time
+conn = sqlite3.connect(":memory:")
+conn.enable_load_extension(True)
+conn.load_extension(${JSON.stringify(lib)})
+db = sqlite3.connect("file:h.db?vfs=litestream&cache_size=4096&hydration_enabled=true&replica_url=${replicaUrl}", uri=True)
+scan = "SELECT count(*), sum(length(v)) FROM big"
+print(db.execute(scan).fetchone())
+deadline = time.time() + 30
+while True:
+    txid = db.execute("SELECT litestream_txid() FROM (SELECT count(*) FROM sqlite_master)").fetchone()[0]
+    state = json.loads(db.execute("PRAGMA litestream_hydration").fetchone()[0])
+    if state["status"] == "complete" and state["txid"] == txid:
+        break
+    if time.time() > deadline:
+        sys.exit("not hydrated: " + json.dumps(state))
+    time.sleep(0.02)
+print(db.execute("PRAGMA litestream_hydration_progress").fetchone()[0])
+print(db.execute("PRAGMA litestream_hydration_file").fetchone()[0])
+db.execute("PRAGMA cache_size = 0")
+sys.stderr.write("-- scan --\\n")
+sys.stderr.flush()
+print(db.execute(scan).fetchone())
+sys.stderr.write("-- end --\\n")
+sys.stderr.flush()
+`;
+  const run = await python3(program, {
+    env: clientEnv({
+      LITESTREAM_LOG_LEVEL: "DEBUG",
+      LITESTREAM_HYDRATION_PATH: hydrationPath,
+    }),
+    timeoutMs: 60_000,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    `(2000, 1000000)\n100\n${hydrationPath}\n(2000, 1000000)\n`,
+  );
+  assert.match(run.stderr, /msg="hydration complete"/);
+  const scan = run.stderr.split("-- scan --\n")[1].split("-- end --\n")[0];
+  assert.doesNotMatch(scan, /msg="fetch pages"/, "pages read by the engine");
+  assert.ok(Deno.statSync(`${hydrationPath}.meta.json`).isFile);
+});
+
+Deno.test("python3 threads, each with its own connection and a small cache, read the same rows at once", async () => {
+  const program = `
+import random, sqlite3, threading
+conn = sqlite3.connect(":memory:")
+conn.enable_load_extension(True)
+conn.load_extension(${JSON.stringify(lib)})
+uri = "file:t{}.db?vfs=litestream&cache_size={}&replica_url=${replicaUrl}"
+query = "SELECT id, hex(v) FROM big WHERE id = ?"
+reference = sqlite3.connect(uri.format("ref", 1 << 20), uri=True)
+want = {i: reference.execute(query, (i,)).fetchone() for i in range(1, 2001)}
+wrong = []
+def work(n):
+    db = sqlite3.connect(uri.format(n, 4096 * (n + 1)), uri=True)
+    rng = random.Random(n)
+    for _ in range(3000):
+        i = rng.randint(1, 2000)
+        if db.execute(query, (i,)).fetchone() != want[i]:
+            wrong.append((n, i))
+    db.close()
+threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(want), len(wrong))
+`;
+  const run = await python3(program, { timeoutMs: 120_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "2000 0\n");
+});

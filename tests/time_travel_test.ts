@@ -457,27 +457,37 @@ Deno.test("the log: DEBUG shows page fetches and cache counters, never credentia
   assert.ok(hits > 0, "the second count was served by the shim's cache");
 
   // Litestream's extension ignores ERROR (it logs INFO); here ERROR means
-  // errors only. Asking for hydration (not available yet) logs a WARN.
+  // errors only. Hydration into a folder that does not exist logs a WARN.
   register();
-  const warned = (level: string) => {
+  const warned = async (level: string) => {
     const path = `${scratch}/${level}.log`;
     const db = new Database(
       `file:w.db?vfs=litestream&replica_url=${
         encodeURIComponent(`file://${litestreamReplica}`)
-      }&hydration_enabled=true&log_level=${level}&log_file=${
-        encodeURIComponent(path)
-      }`,
+      }&hydration_enabled=true&hydration_path=${
+        encodeURIComponent(`${scratch}/no-such-folder/h.db`)
+      }&log_level=${level}&log_file=${encodeURIComponent(path)}`,
       { readonly: true },
     );
     db.setTime(formatTime(commits[0].time));
     assert.equal(count(db), commits[0].count);
+    const status = () =>
+      JSON.parse(
+        String(Object.values(db.get("PRAGMA litestream_hydration")!)[0]),
+      )
+        .status;
+    const deadline = Date.now() + 10_000;
+    while (status() !== "failed" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(status(), "failed");
     db.close();
     return Deno.readTextFileSync(path);
   };
-  assert.equal(warned("ERROR"), "");
+  assert.equal(await warned("ERROR"), "");
   assert.match(
-    warned("WARN"),
-    /^time=\S+ level=WARN msg="hydration is not available in this version yet: pages are read from the replica" db=\S+ replica=file:\/\/\/\S+\n$/,
+    await warned("WARN"),
+    /^time=\S+ level=WARN msg="hydration failed: reads go to the replica until it works" error="[^"]*no-such-folder[^"]*" replica=file:\/\/\/\S+ hydration=\S+\n$/,
   );
 });
 

@@ -47,6 +47,8 @@ interface Fixture {
     string,
     string | null | ((value: string | null) => string | null)
   >;
+  /** What localFile() answers: the generation of a local file; default 0. */
+  localFile?: number;
   /** Calls made on files of this fixture. */
   calls: {
     open: number;
@@ -89,6 +91,11 @@ class FixtureFile implements DatabaseFile {
     assert.notEqual(this.#view, undefined, "endRead() outside a read");
     this.#fixture.calls.endRead++;
     this.#view = undefined;
+  }
+
+  localFile(): number {
+    assert.notEqual(this.#view, undefined, "localFile() outside a read");
+    return this.#fixture.localFile ?? 0;
   }
 
   size(): number {
@@ -251,6 +258,50 @@ Deno.test("litestream VFS repeats a query on an unchanged view without reading p
   assert.equal(fixture.calls.readPage, reads, "second run read pages");
   assert.ok(fixture.calls.beginRead > begins, "second run took no lock");
   assert.equal(fixture.calls.beginRead, fixture.calls.endRead);
+});
+
+Deno.test("litestream VFS reads every page but page 1 from a local file the engine names", () => {
+  const bytes = makeDatabase("local.db", { rows: 3000 });
+  const fixture = addFixture("local", bytes);
+  fixture.localFile = 1;
+  fixture.pragmas = { litestream_hydration_file: `${dir}/local.db` };
+  using db = openVfs("local");
+  const sql = "SELECT count(*) AS n, sum(length(s)) AS b FROM t";
+  assert.deepEqual(db.prepare(sql).get(), { n: 3000, b: 3000 * 91 });
+  assert.deepEqual(db.prepare("PRAGMA integrity_check").values(), [["ok"]]);
+  // Page 1 comes from the engine (it patches the header); nothing else does.
+  assert.equal(fixture.calls.readPage, 1);
+  const stats = fileStats(vfs, "local");
+  assert.ok(
+    stats.localReads >= bytes.length / 4096 - 1,
+    `${stats.localReads} local reads`,
+  );
+  assert.equal(
+    fixture.calls.pragma.filter(([n]) => n === "litestream_hydration_file")
+      .length,
+    1,
+    "the file is opened once per generation",
+  );
+
+  // A new generation is opened anew.
+  fixture.localFile = 2;
+  fixture.version = 2n;
+  assert.deepEqual(db.prepare(sql).get(), { n: 3000, b: 3000 * 91 });
+  assert.equal(
+    fixture.calls.pragma.filter(([n]) => n === "litestream_hydration_file")
+      .length,
+    2,
+  );
+});
+
+Deno.test("litestream VFS reads from the engine when the local file cannot be opened", () => {
+  const fixture = addFixture("nolocal", makeDatabase("nolocal.db"));
+  fixture.localFile = 1;
+  fixture.pragmas = { litestream_hydration_file: `${dir}/no-such-file.db` };
+  using db = openVfs("nolocal");
+  assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
+  assert.ok(fixture.calls.readPage > 1);
+  assert.equal(fileStats(vfs, "nolocal").localReads, 0);
 });
 
 Deno.test("litestream VFS drops its cache when the view version changes", () => {

@@ -49,9 +49,9 @@ export interface ReplicaConfig {
   readonly syncIntervalMs: number;
   /** Write-mode buffer file (`buffer_path`, `LITESTREAM_BUFFER_PATH`). */
   readonly bufferPath?: string;
-  /** Hydration (`hydration_enabled`, `LITESTREAM_HYDRATION_ENABLED`); not available yet, so only logged. */
+  /** Hydration (`hydration_enabled`, `LITESTREAM_HYDRATION_ENABLED`): restore to a local file in the background and read from it. */
   readonly hydrationEnabled: boolean;
-  /** Hydration file (`hydration_path`, `LITESTREAM_HYDRATION_PATH`). */
+  /** Hydration file (`hydration_path`, `LITESTREAM_HYDRATION_PATH`), kept across runs; a temporary file when unset. */
   readonly hydrationPath?: string;
 }
 

@@ -30,6 +30,8 @@ export interface CacheCounters {
   pages: number;
   /** The byte bound (`cache_size`); for the process, the sum over open files. */
   maxBytes: number;
+  /** Reads the shim served from a local (hydration) file, with no engine call. */
+  localReads: number;
 }
 
 /** The pages one {@linkcode DatabaseFile.readPages} call wrote. */
@@ -58,6 +60,19 @@ export interface DatabaseFile {
 
   /** Ends the read transaction (lock back to NONE). */
   endRead(): void;
+
+  /**
+   * Whether a local file holds the current read's view in full, laid out as
+   * a plain SQLite file (the hydration file), so the shim may read any page
+   * but page 1 from it directly with `pread`, with no call into the engine.
+   * Page 1 still comes from {@linkcode DatabaseFile.readPages}, patched.
+   * The file's path is the answer to `PRAGMA litestream_hydration_file`.
+   *
+   * @returns 0 when there is none for this read; else the file's
+   * generation, which changes when the file is created anew (the shim then
+   * opens it again).
+   */
+  localFile(): number;
 
   /** Size of the database in bytes, in the current view. */
   size(): number;
@@ -90,6 +105,9 @@ export interface DatabaseFile {
    * | `PRAGMA litestream_time = 'x'`, `litestream_set_time('x')` | `litestream_time` | `x` |
    * | `PRAGMA litestream_lag`, `litestream_lag()` | `litestream_lag` | null |
    * | `PRAGMA litestream_write_enabled [= x]` | `litestream_write_enabled` | null or `x` |
+   * | `PRAGMA litestream_hydration_file` | `litestream_hydration_file` | null |
+   * | `PRAGMA litestream_hydration_progress` | `litestream_hydration_progress` | null |
+   * | `PRAGMA litestream_hydration` | `litestream_hydration` | null |
    *
    * Plain strings in and out, so any port (host or pipe) carries it. A set
    * may come inside a read transaction (a function in a `SELECT ... FROM`,

@@ -16,6 +16,7 @@ import { openSyncReplicaClient, redactUrl } from "../storage/mod.ts";
 import { type EnvLookup, readEnv, resolveConfig } from "./config.ts";
 import type { DatabaseFile } from "./database_file.ts";
 import { ConfigError } from "./errors.ts";
+import { Hydrator } from "./hydrator.ts";
 import { Replica } from "./replica.ts";
 import { ReplicaView } from "./view.ts";
 
@@ -37,7 +38,10 @@ export class Engine {
   #env: EnvLookup;
   #now: () => number;
   #logSink: LogSink;
-  #replicas = new Map<string, { replica: Replica; files: number }>();
+  #replicas = new Map<
+    string,
+    { replica: Replica; files: number; hydrator?: Hydrator }
+  >();
 
   /** @param options Environment lookup, clock, log sink. */
   constructor(options: EngineOptions = {}) {
@@ -77,16 +81,12 @@ export class Engine {
       fields: { db: name, replica: redactUrl(config.replicaUrl) },
       now: this.#now,
     });
-    if (config.hydrationEnabled) {
-      logger.warn(
-        "hydration is not available in this version yet: pages are read from the replica",
-      );
-    }
     const key = config.replicaUrl;
     let entry = this.#replicas.get(key);
     const release = () => {
       logFile?.release();
       if (entry === undefined || --entry.files > 0) return;
+      entry.hydrator?.close();
       entry.replica.close();
       this.#replicas.delete(key);
     };
@@ -99,10 +99,20 @@ export class Engine {
       };
       entry.files++;
       this.#replicas.set(key, entry);
+      if (config.hydrationEnabled) {
+        entry.hydrator ??= new Hydrator(
+          config,
+          (error) =>
+            logger.error("hydration stopped: reads go to the replica", {
+              error: error.message,
+            }),
+        );
+      }
       return new ReplicaView(entry.replica, config, {
         now: this.#now,
         onClose: release,
         logger,
+        hydrator: config.hydrationEnabled ? entry.hydrator : undefined,
       });
     } catch (error) {
       release();

@@ -23,6 +23,11 @@ export interface RestorePlanOptions {
    * the files written before a time).
    */
   readonly upToGap?: boolean;
+  /**
+   * Plan from a state the caller already holds, at this TXID: no snapshot,
+   * just the files that carry it forward; `[]` when it is the latest.
+   */
+  readonly afterTxid?: bigint;
 }
 
 /**
@@ -53,15 +58,15 @@ export function restorePlan(
   files: readonly LtxFileInfo[],
   options: RestorePlanOptions,
 ): LtxFileInfo[] {
-  const { url, targetTxid, upToGap = false } = options;
+  const { url, targetTxid, upToGap = false, afterTxid } = options;
   const eligible = targetTxid === undefined
     ? files
     : files.filter((f) => f.maxTxid <= targetTxid);
   if (files.length === 0) throw new ReplicaNotFoundError(url);
 
   const plan: LtxFileInfo[] = [];
-  let txid = 0n;
-  for (const file of eligible) {
+  let txid = afterTxid ?? 0n;
+  for (const file of afterTxid === undefined ? eligible : []) {
     if (file.level === SNAPSHOT_LEVEL && file.maxTxid > txid) {
       plan[0] = file;
       txid = file.maxTxid;
@@ -81,12 +86,12 @@ export function restorePlan(
 
   if (upToGap) return plan;
   const beyond = incremental.filter((f) => f.maxTxid > txid);
-  if (beyond.length > 0 || plan.length === 0) {
+  if (beyond.length > 0 || (plan.length === 0 && afterTxid === undefined)) {
     const next = beyond.reduce<LtxFileInfo | undefined>(
       (min, f) => min === undefined || f.minTxid < min.minTxid ? f : min,
       undefined,
     ) ?? eligible[0];
-    const reached = plan.length === 0
+    const reached = plan.length === 0 && afterTxid === undefined
       ? "no snapshot covers TXID 1"
       : `its files end at TXID ${formatTxid(txid)}`;
     throw new TxidGapError(

@@ -85,3 +85,18 @@ Deno.test("restorePlan() reports an empty replica as not found", () => {
       error.message.includes(`No LTX files at "${URL}"`),
   );
 });
+
+Deno.test("restorePlan() carries a held state forward with afterTxid", () => {
+  const files = [file(9, 1, 4), file(0, 3, 3), file(0, 4, 4), file(0, 5, 5)];
+  assert.deepEqual(
+    ranges(restorePlan(files, { url: URL, afterTxid: 3n })),
+    ["0:4-4", "0:5-5"],
+  );
+  assert.deepEqual(restorePlan(files, { url: URL, afterTxid: 5n }), []);
+  // Compacted away: the held TXID is no longer where a chain starts.
+  assert.throws(
+    () =>
+      restorePlan([file(9, 1, 6), file(0, 7, 7)], { url: URL, afterTxid: 3n }),
+    TxidGapError,
+  );
+});

@@ -25,6 +25,7 @@ import { ReadAhead, type RunPlan } from "./read_ahead.ts";
 import { restorePlan } from "./restore_plan.ts";
 import type { Replica } from "./replica.ts";
 import { formatTime, parseTargetTime, planAtTime } from "./time_travel.ts";
+import type { Hydrator } from "./hydrator.ts";
 
 /** How many times a read is retried after its file vanished (compaction). */
 const MAX_READ_RETRIES = 3;
@@ -37,6 +38,8 @@ export interface ReplicaViewOptions {
   onClose?: () => void;
   /** Where the view logs (page fetches at DEBUG); nothing by default. */
   logger?: Logger;
+  /** The replica's hydration, when it is on. */
+  hydrator?: Hydrator;
 }
 
 /** The settings a view uses. */
@@ -83,6 +86,9 @@ export class ReplicaView implements DatabaseFile {
   #frame = new Uint8Array(0);
   #readAhead = new ReadAhead();
   #closed = false;
+  #hydrator: Hydrator | undefined;
+  /** True while the current read transaction is served by the hydration file. */
+  #hydrated = false;
 
   /**
    * Opens the latest state of the replica.
@@ -104,6 +110,7 @@ export class ReplicaView implements DatabaseFile {
     this.#now = options.now ?? Date.now;
     this.#onClose = options.onClose ?? (() => {});
     this.#log = options.logger ?? Logger.discard();
+    this.#hydrator = options.hydrator;
     this.#lastPollAt = this.#now();
     const plan = restorePlan(replica.listAll(), { url: replica.url });
     // The listing at open is the first successful poll.
@@ -238,6 +245,18 @@ export class ReplicaView implements DatabaseFile {
         if (value === null) return formatTime(this.#current.timestamp);
         this.setTime(value);
         return null;
+      case "litestream_hydration_file":
+        readOnly(key, value);
+        return this.#hydrator?.path ?? null;
+      case "litestream_hydration_progress":
+        readOnly(key, value);
+        return this.#hydrator === undefined
+          ? null
+          : String(this.#hydrator.percent());
+      case "litestream_hydration":
+        readOnly(key, value);
+        return this.#hydrator?.describe(this.#now()) ??
+          JSON.stringify({ status: "off" });
       case "litestream_write_enabled":
         if (value === null) return "0";
         if (parseBoolean(value, key)) {
@@ -263,13 +282,23 @@ export class ReplicaView implements DatabaseFile {
         this.#poll(now);
       }
     }
+    this.#hydrated = this.#hydrator?.pin(this.#current.txid) ?? false;
     return this.#current.txid;
   }
 
   /** {@inheritDoc DatabaseFile.endRead} */
   endRead(): void {
     this.#reading = false;
+    if (this.#hydrated) {
+      this.#hydrated = false;
+      this.#hydrator!.unpin();
+    }
     if (this.#pending !== undefined) this.#apply(this.#pending);
+  }
+
+  /** {@inheritDoc DatabaseFile.localFile} */
+  localFile(): number {
+    return this.#hydrated ? this.#hydrator!.state.generation : 0;
   }
 
   /** {@inheritDoc DatabaseFile.size} */
@@ -292,6 +321,7 @@ export class ReplicaView implements DatabaseFile {
         `Cannot read page ${pgno}: the buffer has ${out.length} bytes, less than a page of ${this.pageSize}`,
       );
     }
+    if (this.#hydrated) return this.#readHydrated(pgno, out);
     const plan = this.#readAhead.plan(pgno, room);
     for (let attempt = 0;; attempt++) {
       try {
@@ -336,6 +366,23 @@ export class ReplicaView implements DatabaseFile {
       });
     }
     this.#onClose();
+  }
+
+  /**
+   * Reads a page of a read transaction the hydration file serves: the
+   * shim asks only for page 1 then (it reads the others itself), so one
+   * page, no read-ahead.
+   */
+  #readHydrated(pgno: number, out: Uint8Array): PageRun {
+    const { pageCount, txid } = this.#current;
+    const page = out.subarray(0, this.pageSize);
+    if (pgno > pageCount) {
+      page.fill(0);
+    } else {
+      this.#hydrator!.read(pgno, page, this.pageSize);
+      if (pgno === 1) patchPageOne(page, txid, pageCount);
+    }
+    return { first: pgno, count: 1 };
   }
 
   #apply(change: Pending): void {

@@ -66,7 +66,7 @@ export interface Failure {
 export interface Results {
   open: { id: number; pageSize: number };
   close: Record<never, never>;
-  beginRead: { version: bigint };
+  beginRead: { version: bigint; localFile: number };
   endRead: Record<never, never>;
   fileSize: { size: number };
   readPages: { first: number; count: number; pages: Uint8Array };
@@ -348,8 +348,10 @@ export function encodeAnswer<O extends Op>(
       const { id, pageSize } = ok as Results["open"];
       return w.u32(id).u32(pageSize).finish();
     }
-    case "beginRead":
-      return w.u64((ok as Results["beginRead"]).version).finish();
+    case "beginRead": {
+      const { version, localFile } = ok as Results["beginRead"];
+      return w.u64(version).u32(localFile).finish();
+    }
     case "fileSize":
       return w.i64(BigInt((ok as Results["fileSize"]).size)).finish();
     case "readPages": {
@@ -381,10 +383,14 @@ export function encodeAnswer<O extends Op>(
  * import { decodeAnswer, encodeAnswer, FRAME_HEADER_SIZE } from "./protocol.ts";
  * import assert from "node:assert/strict";
  *
- * const message = encodeAnswer("beginRead", { code: 0, version: 42n });
+ * const message = encodeAnswer("beginRead", {
+ *   code: 0,
+ *   version: 42n,
+ *   localFile: 0,
+ * });
  * assert.deepEqual(
  *   decodeAnswer("beginRead", message.subarray(FRAME_HEADER_SIZE)),
- *   { code: 0, version: 42n },
+ *   { code: 0, version: 42n, localFile: 0 },
  * );
  * ```
  */
@@ -403,7 +409,10 @@ export function decodeAnswer<O extends Op>(
       results = { id: r.u32("id"), pageSize: r.u32("page size") };
       break;
     case "beginRead":
-      results = { version: r.u64("version") };
+      results = {
+        version: r.u64("version"),
+        localFile: r.u32("local file"),
+      };
       break;
     case "fileSize":
       results = { size: Number(r.i64("size")) };

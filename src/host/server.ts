@@ -112,11 +112,11 @@ class Dispatcher {
         this.#files.close(request.id, counters);
         return { code: SQLITE_OK };
       }
-      case "beginRead":
-        return {
-          code: SQLITE_OK,
-          version: this.#files.file(request.id).beginRead(),
-        };
+      case "beginRead": {
+        const file = this.#files.file(request.id);
+        const version = file.beginRead();
+        return { code: SQLITE_OK, version, localFile: file.localFile() };
+      }
       case "endRead":
         this.#files.file(request.id).endRead();
         return { code: SQLITE_OK };

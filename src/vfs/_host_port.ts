@@ -53,6 +53,7 @@ const BEGIN_READ = {
   parameters: [
     "i32", // int iFile
     "pointer", // sqlite3_uint64 *pVersion
+    "pointer", // unsigned int *pLocal
   ],
   result: "i32",
 } as const;
@@ -210,10 +211,12 @@ export class HostPort {
           return portFailure("close", error);
         }
       }),
-      new Deno.UnsafeCallback(BEGIN_READ, (id, pVersion) => {
+      new Deno.UnsafeCallback(BEGIN_READ, (id, pVersion, pLocal) => {
         try {
-          const version = this.#files.file(id).beginRead();
+          const file = this.#files.file(id);
+          const version = file.beginRead();
           this.#views.uint64(nonNull(pVersion, "pVersion"))[0] = version;
+          this.#views.uint32(nonNull(pLocal, "pLocal"))[0] = file.localFile();
           return SQLITE_OK;
         } catch (error) {
           return portFailure("beginRead", error);

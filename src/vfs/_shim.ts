@@ -49,7 +49,7 @@ export const HOST_PORT_FUNCTION_COUNT = 8;
 export const PRAGMA_OUT_SIZE = 4096;
 
 /** LSVFS_NSTAT: how many counters `lsvfs_cache_stats` reports. */
-export const CACHE_STAT_COUNT = 7;
+export const CACHE_STAT_COUNT = 8;
 
 /** The file id `lsvfs_cache_stats` takes for the whole process. */
 export const ALL_FILES = -1;
@@ -71,5 +71,6 @@ export function cacheCountersOf(at: (index: number) => bigint): CacheCounters {
     bytes: n(4),
     pages: n(5),
     maxBytes: n(6),
+    localReads: n(7),
   };
 }

@@ -164,6 +164,7 @@ const MAX_ID = 0x7fff_ffff;
  *   pageSize: 4096,
  *   beginRead: () => 1n,
  *   endRead: () => {},
+ *   localFile: () => 0,
  *   size: () => 4096,
  *   readPages: () => ({ first: 1, count: 1 }),
  *   pragma: () => undefined,
