@@ -143,6 +143,23 @@ export interface OpenOptions extends RegisterOptions {
    * `LITESTREAM_HYDRATION_ENABLED` says otherwise.
    */
   hydration?: boolean | string;
+  /**
+   * The fast path (`fast_path`, `LSVFS_FAST_PATH`): the shim reads and
+   * decodes frames that lie in local files (a `file://` replica's own) in C,
+   * with no call into the engine. On by default; `false` sends every page
+   * read to the engine, for comparison and diagnosis.
+   */
+  fastPath?: boolean;
+  /**
+   * A directory for whole copies of a remote replica's LTX files
+   * (`disk_cache`, `LSVFS_DISK_CACHE`): a file whose pages are read is
+   * copied there in the background, is never fetched again, and is served
+   * by the fast path. None by default. The first database to open a
+   * replica sets it for the process.
+   */
+  diskCache?: string;
+  /** Bound of the disk cache per replica, in bytes (`disk_cache_size`); 1 GiB by default. */
+  diskCacheSize?: number;
 }
 
 /** Where a connection's view of its replica stands. */
@@ -372,6 +389,15 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
     if (typeof options.hydration === "string") {
       params.set("hydration_path", options.hydration);
     }
+  }
+  if (options.fastPath !== undefined) {
+    params.set("fast_path", String(options.fastPath));
+  }
+  if (options.diskCache !== undefined) {
+    params.set("disk_cache", options.diskCache);
+  }
+  if (options.diskCacheSize !== undefined) {
+    params.set("disk_cache_size", String(options.diskCacheSize));
   }
   const uri = `file:${
     encodeURIComponent(options.name ?? "replica.db")

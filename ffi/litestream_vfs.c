@@ -85,9 +85,6 @@
 **   - WAL and memory mapping: the io methods are version 1 (no xShm*, no
 **     xFetch). The engine presents every database in rollback-journal mode.
 **
-**   - The local fast path for LTX frames (page map, pread, LZ4 in C). A
-**     hydration file, which holds whole pages in place, is read directly
-**     (see begin_read below).
 **
 ** Assumed:
 **
@@ -118,13 +115,10 @@
 **   close(id, aStat, nStat): aStat holds the file's nStat page-cache
 **     counters (lsvfs_cache_stats() order), for the engine to log.
 **   begin_read(id, pVersion, pLocal): starts a read transaction. Sets
-**     *pVersion to the view version and *pLocal to 0, or, when a LOCAL FILE
-**     holds the view in full as a plain SQLite file (the hydration file),
-**     to that file's generation (it changes when the file is made anew).
-**     The shim then reads every page but page 1 from it with pread, with no
-**     port call, for the rest of the read; it learns the file's path from
-**     the pragma litestream_hydration_file. The engine keeps the file
-**     unchanged until end_read.
+**     *pVersion to the view version and *pLocal to the generation of its
+**     LOCAL MAP, or 0 when nothing is local. When the generation differs
+**     from the one the file holds, the shim asks local_map for the map.
+**     The engine keeps what the map names unchanged until end_read.
 **   end_read(id);
 **   file_size(id, pSize);
 **   read_pages(id, pgno, nMax, pBuf, pFirst, pnPages): page pgno and, if
@@ -134,6 +128,18 @@
 **     pages). The shim caches every one.
 **   error_message(zBuf, nBuf): copies the text of the port's last error,
 **     NUL-terminated and truncated to nBuf bytes; returns its length.
+**   local_map(id, aBuf, nBuf, pnMap): the local map of the current read
+**     (its layout is in src/engine/local_map.ts): written to aBuf if it
+**     fits in nBuf bytes; *pnMap is its length either way, and the shim
+**     asks again with room for it when it did not fit. Either the whole
+**     database in one file (the hydration file): every page but page 1 is
+**     read from it with pread, uncached; or a FRAME MAP, page -> (local LTX
+**     file, offset, size): a cache miss on a page in it is a pread and an
+**     LZ4 block decode here (lz4_block.h), checked (page number, size flag,
+**     size prefix, exactly one page out), and the page enters the cache. A
+**     frame that fails a check, a legacy LZ4 frame, and every page not in
+**     the map (page 1, which the engine patches) go to read_pages, which
+**     reports what is wrong. Counters: lsvfs_cache_stats().
 **   pragma(id, zName, zValue, zOut, nOut, pnOut): a PRAGMA or SQL function
 **     (see lsvfsPortPragma). zName is the pragma's name as written, zValue
 **     its value or NULL for a get. On SQLITE_OK, *pnOut is the result's
@@ -158,13 +164,14 @@
 **                   ("key\0value\0"... to the end)
 **   2   close       u32 id, u32 n, n x u64 counters (none)
 **   3   begin_read  u32 id                          u64 view version,
-**                                                   u32 local file
+**                                                   u32 local map generation
 **   4   end_read    u32 id                          (none)
 **   5   file_size   u32 id                          i64 size in bytes
 **   6   read_pages  u32 id, u32 pgno, u32 nMax      u32 first, u32 count,
 **                                                   count whole pages
 **   7   pragma      u32 id, u8 has value, str name, u8 has result,
 **                   [str value]                     result to the end
+**   8   local_map   u32 id                          the map, to the end
 **
 ** error_message makes no request: each answer carries its message, which
 ** the shim keeps per thread.
@@ -198,6 +205,7 @@ SQLITE_EXTENSION_INIT1
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "lz4_block.h"
 #ifdef __APPLE__
 # include <crt_externs.h>   /* _NSGetEnviron: a library has no environ */
 #endif
@@ -226,7 +234,7 @@ SQLITE_EXTENSION_INIT1
 #define LSVFS_ERRMSG_SIZE 512
 
 /* Number of function pointers lsvfs_host_install() takes. */
-#define LSVFS_HOST_NFN 8
+#define LSVFS_HOST_NFN 9
 
 /* Room for one pragma result, NUL included (longer ones are truncated). */
 #define LSVFS_PRAGMA_OUT_SIZE 4096
@@ -235,7 +243,7 @@ SQLITE_EXTENSION_INIT1
 #define LSVFS_PRAGMA_PREFIX "litestream_"
 
 /* Number of counters lsvfs_cache_stats() can report. */
-#define LSVFS_NSTAT 8
+#define LSVFS_NSTAT 9
 
 /* Bucket count of a page cache's hash table on first insert. */
 #define LSVFS_MIN_BUCKETS 64
@@ -246,6 +254,24 @@ SQLITE_EXTENSION_INIT1
 */
 #define LSVFS_RUN_PAGES 64
 #define LSVFS_RUN_BYTES (256 * 1024)
+
+/* The kinds of local map (src/engine/local_map.ts). */
+#define LSVFS_LOCAL_FILE 1
+#define LSVFS_LOCAL_FRAMES 2
+
+/* Bytes of one frame-map entry on the wire: u32 file, u32 size, u64 offset. */
+#define LSVFS_FRAME_ENTRY_SIZE 16
+
+/* An LTX page header (u32 pgno, u16 flags, big-endian), and a frame's least
+** size: that and the u32 block size of a sized LZ4 block. */
+#define LSVFS_PAGE_HEADER_SIZE 6
+#define LSVFS_FRAME_HEADER_SIZE 10
+
+/* The page-header flag of a frame whose payload is a sized LZ4 block. */
+#define LSVFS_PAGE_FLAG_SIZE 0x01
+
+/* Room first offered for a local map, in bytes (a bigger one is asked again). */
+#define LSVFS_LOCAL_MAP_GUESS (64 * 1024)
 
 /* Oldest SQLite with every routine the shim uses (sqlite3_uri_key). */
 #define LSVFS_MIN_SQLITE 3031000
@@ -278,6 +304,7 @@ struct LsvfsPort {
   int (*xErrorMessage)(char *zBuf, int nBuf);
   int (*xPragma)(int iFile, const char *zName, const char *zValue,
                  char *zOut, int nOut, int *pnOut);
+  int (*xLocalMap)(int iFile, unsigned char *aBuf, int nBuf, int *pnMap);
 };
 
 /*
@@ -310,6 +337,7 @@ struct LsvfsHost {
 #define LSVFS_OP_FILE_SIZE 5
 #define LSVFS_OP_READ_PAGES 6
 #define LSVFS_OP_PRAGMA 7
+#define LSVFS_OP_LOCAL_MAP 8
 
 /* Largest message body either side accepts, in bytes. */
 #define LSVFS_WIRE_MAX (16 * 1024 * 1024)
@@ -405,6 +433,10 @@ static void lsvfsPut64(unsigned char *a, sqlite3_uint64 v){
 static sqlite3_uint64 lsvfsGet32(const unsigned char *a){
   return (sqlite3_uint64)a[0] | ((sqlite3_uint64)a[1]<<8)
        | ((sqlite3_uint64)a[2]<<16) | ((sqlite3_uint64)a[3]<<24);
+}
+static sqlite3_uint64 lsvfsGetBE32(const unsigned char *a){
+  return ((sqlite3_uint64)a[0]<<24) | ((sqlite3_uint64)a[1]<<16)
+       | ((sqlite3_uint64)a[2]<<8) | (sqlite3_uint64)a[3];
 }
 static sqlite3_uint64 lsvfsGet64(const unsigned char *a){
   return lsvfsGet32(a) | (lsvfsGet32(a+4)<<32);
@@ -1028,6 +1060,56 @@ static int lsvfsPipePragma(int iFile, const char *zName, const char *zValue,
   return rc;
 }
 
+/*
+** A local map too big for the buffer it was asked with, kept until asked
+** again (with room for it), so the engine encodes and sends it once.
+** Guarded by lsvfsPipeEnter().
+*/
+static struct {
+  int iFile;               /* The file it belongs to; 0 for none */
+  unsigned char *a;        /* The map */
+  size_t n;                /* Its length */
+} gLsvfsPipeMap;
+
+/* local_map: the map the engine sends, whole, or its length if it does
+** not fit in nBuf bytes. */
+static int lsvfsPipeLocalMap(int iFile, unsigned char *aBuf, int nBuf,
+                             int *pnMap){
+  int rc = SQLITE_OK;
+  lsvfsPipeEnter();
+  if( gLsvfsPipeMap.iFile!=iFile ){
+    sqlite3_free(gLsvfsPipeMap.a);
+    gLsvfsPipeMap.a = 0;
+    gLsvfsPipeMap.iFile = 0;
+    if( lsvfsPipeFileRequest(iFile, LSVFS_OP_LOCAL_MAP, 0, SQLITE_IOERR_READ,
+                             &rc) ){
+      rc = lsvfsPipeFileCall(0, SQLITE_IOERR_READ);
+    }
+    if( rc==SQLITE_OK ){
+      size_t n = gLsvfsPipe.nMsg - 4;
+      gLsvfsPipeMap.a = sqlite3_malloc64((sqlite3_uint64)n + 1);
+      if( gLsvfsPipeMap.a==0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        memcpy(gLsvfsPipeMap.a, gLsvfsPipe.aBuf+8, n);
+        gLsvfsPipeMap.n = n;
+        gLsvfsPipeMap.iFile = iFile;
+      }
+    }
+  }
+  if( rc==SQLITE_OK ){
+    *pnMap = gLsvfsPipeMap.n>INT_MAX ? INT_MAX : (int)gLsvfsPipeMap.n;
+    if( gLsvfsPipeMap.n<=(size_t)nBuf ){
+      if( gLsvfsPipeMap.n>0 ) memcpy(aBuf, gLsvfsPipeMap.a, gLsvfsPipeMap.n);
+      sqlite3_free(gLsvfsPipeMap.a);
+      gLsvfsPipeMap.a = 0;
+      gLsvfsPipeMap.iFile = 0;
+    }
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
 /* The pipe port: the process-wide engine child. */
 static const LsvfsPort gLsvfsPipePort = {
   "pipe",                       /* zName */
@@ -1038,7 +1120,8 @@ static const LsvfsPort gLsvfsPipePort = {
   lsvfsPipeFileSize,            /* xFileSize */
   lsvfsPipeReadPages,           /* xReadPages */
   lsvfsPipeErrorMessage,        /* xErrorMessage */
-  lsvfsPipePragma               /* xPragma */
+  lsvfsPipePragma,              /* xPragma */
+  lsvfsPipeLocalMap             /* xLocalMap */
 };
 
 /*
@@ -1317,6 +1400,32 @@ static void lsvfsCacheAddStats(const LsvfsCache *pCache,
 ******************************************************************************
 */
 
+/* Where one page's frame lies in a local LTX file. */
+typedef struct LsvfsFrame LsvfsFrame;
+struct LsvfsFrame {
+  unsigned int iFile;      /* 1-based index into LsvfsLocal.aFd; 0: none */
+  unsigned int nSize;      /* Bytes: page header, size prefix, LZ4 block */
+  sqlite3_uint64 iOffset;  /* Where the frame starts in the file */
+};
+
+/*
+** What a file may read from local disk itself (the port's local_map): the
+** whole database in one file (LSVFS_LOCAL_FILE), or a frame map
+** (LSVFS_LOCAL_FRAMES), or nothing (eKind 0).
+*/
+typedef struct LsvfsLocal LsvfsLocal;
+struct LsvfsLocal {
+  unsigned int iGen;       /* Generation held, 0 for none */
+  int eKind;               /* LSVFS_LOCAL_FILE, LSVFS_LOCAL_FRAMES or 0 */
+  int fdFile;              /* LSVFS_LOCAL_FILE: the file, or -1 */
+  int nFd;                 /* LSVFS_LOCAL_FRAMES: size of aFd */
+  int *aFd;                /* The LTX files, -1 where not opened */
+  unsigned int nFrame;     /* Pages the map covers, from page 1 */
+  LsvfsFrame *aFrame;      /* Their frames, by pgno - 1 */
+  unsigned char *aBuf;     /* The map as received, then frames as read */
+  size_t nBuf;             /* Bytes allocated at aBuf */
+};
+
 /* A main-database file opened through an engine port. */
 typedef struct LsvfsFile LsvfsFile;
 struct LsvfsFile {
@@ -1329,10 +1438,13 @@ struct LsvfsFile {
   int bSizeKnown;          /* True if iSize holds for the current read */
   sqlite3_int64 iSize;     /* Database size in bytes (file_size's out-slot) */
   sqlite3_uint64 iVersion; /* View version (begin_read's out-slot) */
-  unsigned int iLocal;     /* Local file's generation (begin_read's), or 0 */
-  unsigned int iLocalOpen; /* Generation of the file fdLocal holds, or 0 */
-  int fdLocal;             /* The local file, read-only, or -1 */
-  sqlite3_uint64 nLocalRead; /* Reads served from the local file */
+  unsigned int iLocal;     /* Local map generation (begin_read's), or 0 */
+  LsvfsLocal local;        /* What the local map of generation iLocal says */
+  sqlite3_uint64 nLocalRead; /* Reads served from local files, no port call */
+  sqlite3_uint64 nPortRead;  /* read_pages calls */
+  unsigned char *aPage1;   /* szPage bytes: page 1 of view iPage1Version */
+  int bPage1;              /* True once aPage1 holds page 1 of a view */
+  sqlite3_uint64 iPage1Version; /* The view version aPage1 belongs to */
   int nRunMax;             /* Pages read_pages may return at once */
   unsigned int iRunFirst;  /* read_pages' out-slot: first page returned */
   int nRun;                /* read_pages' out-slot: pages it returned */
@@ -1360,6 +1472,7 @@ static _Thread_local LsvfsHost *tLsvfsHost;
 static void lsvfsFileAddStats(const LsvfsFile *p, sqlite3_uint64 *aStat){
   lsvfsCacheAddStats(&p->cache, aStat);
   aStat[7] += p->nLocalRead;
+  aStat[8] += p->nPortRead;
 }
 
 /* Enters the shim's mutex (a no-op in a single-threaded SQLite). */
@@ -1392,56 +1505,169 @@ static int lsvfsPortError(const LsvfsPort *pPort, int rc, const char *zWhat){
   return rc;
 }
 
-static int lsvfsPortPragma(LsvfsFile*, const char*, const char*, char**,
-                           char**);
+/* Closes what the local map opened and forgets it; keeps the buffer. */
+static void lsvfsLocalClear(LsvfsLocal *pLocal){
+  int i;
+  if( pLocal->fdFile>=0 ) close(pLocal->fdFile);
+  for(i=0; i<pLocal->nFd; i++){
+    if( pLocal->aFd[i]>=0 ) close(pLocal->aFd[i]);
+  }
+  sqlite3_free(pLocal->aFd);
+  sqlite3_free(pLocal->aFrame);
+  pLocal->fdFile = -1;
+  pLocal->aFd = 0;
+  pLocal->nFd = 0;
+  pLocal->aFrame = 0;
+  pLocal->nFrame = 0;
+  pLocal->eKind = 0;
+  pLocal->iGen = 0;
+}
 
-/* Closes the local file, if one is open. */
-static void lsvfsCloseLocal(LsvfsFile *p){
-  if( p->fdLocal>=0 ) close(p->fdLocal);
-  p->fdLocal = -1;
-  p->iLocalOpen = 0;
+/* Frees everything the local map holds. */
+static void lsvfsLocalFree(LsvfsLocal *pLocal){
+  lsvfsLocalClear(pLocal);
+  sqlite3_free(pLocal->aBuf);
+  pLocal->aBuf = 0;
+  pLocal->nBuf = 0;
+}
+
+/* Makes pLocal->aBuf hold at least n bytes. Returns SQLITE_NOMEM or OK. */
+static int lsvfsLocalReserve(LsvfsLocal *pLocal, size_t n){
+  unsigned char *a;
+  if( n<=pLocal->nBuf ) return SQLITE_OK;
+  a = sqlite3_realloc64(pLocal->aBuf, (sqlite3_uint64)n);
+  if( a==0 ) return SQLITE_NOMEM;
+  pLocal->aBuf = a;
+  pLocal->nBuf = n;
+  return SQLITE_OK;
 }
 
 /*
-** Opens the local file of generation p->iLocal, whose path the engine gives
-** as the pragma litestream_hydration_file. If that fails, the read goes to
-** the port as usual (p->iLocal becomes 0) and the log says why.
+** Opens a path named by a local map (aPath, nPath bytes, not terminated)
+** read-only. Returns the descriptor, or -1 with the reason logged.
 */
-static void lsvfsOpenLocal(LsvfsFile *p){
-  char *zPath = 0;
-  char *zErr = 0;
-  int rc;
-  lsvfsCloseLocal(p);
-  rc = lsvfsPortPragma(p, "litestream_hydration_file", 0, &zPath, &zErr);
-  if( rc==SQLITE_OK && zPath!=0 ){
-    p->fdLocal = open(zPath, O_RDONLY|O_CLOEXEC);
-    if( p->fdLocal>=0 ){
-      p->iLocalOpen = p->iLocal;
-    }else{
-      sqlite3_log(SQLITE_CANTOPEN, "litestream: cannot open the hydration "
-                  "file %s (%s): reading from the replica", zPath,
+static int lsvfsLocalOpen(const unsigned char *aPath, size_t nPath){
+  char *zPath = sqlite3_mprintf("%.*s", (int)nPath, (const char*)aPath);
+  int fd = -1;
+  if( zPath==0 ) return -1;
+  if( zPath[0] ){
+    fd = open(zPath, O_RDONLY|O_CLOEXEC);
+    if( fd<0 ){
+      sqlite3_log(SQLITE_CANTOPEN, "litestream: cannot open %s (%s): its "
+                  "pages are read through the engine", zPath,
                   strerror(errno));
     }
-  }else{
-    sqlite3_log(rc, "litestream: no hydration file to read: %s",
-                zErr ? zErr : "the engine named none");
   }
-  if( p->fdLocal<0 ) p->iLocal = 0;
   sqlite3_free(zPath);
-  sqlite3_free(zErr);
+  return fd;
 }
 
 /*
-** Reads iAmt bytes at iOfst from the local file. Past its end (which is
-** the end of the database) zero-fills and returns SQLITE_IOERR_SHORT_READ,
-** as a database file does.
+** Parses the local map in pLocal->aBuf (nMap bytes; the layout is in
+** src/engine/local_map.ts) and opens what it names. Returns SQLITE_OK, or
+** SQLITE_CORRUPT for a malformed map, or SQLITE_NOMEM.
 */
-static int lsvfsReadLocal(LsvfsFile *p, unsigned char *zBuf, int iAmt,
-                          sqlite3_int64 iOfst){
+static int lsvfsLocalParse(LsvfsLocal *pLocal, size_t nMap){
+  const unsigned char *a = pLocal->aBuf;
+  size_t i = 1;
+  unsigned int k;
+  if( nMap<5 ) return SQLITE_CORRUPT;
+  if( a[0]==LSVFS_LOCAL_FILE ){
+    size_t nPath = (size_t)lsvfsGet32(a+1);
+    if( nPath!=nMap-5 ) return SQLITE_CORRUPT;
+    pLocal->fdFile = lsvfsLocalOpen(a+5, nPath);
+    if( pLocal->fdFile>=0 ) pLocal->eKind = LSVFS_LOCAL_FILE;
+    return SQLITE_OK;
+  }
+  if( a[0]!=LSVFS_LOCAL_FRAMES ) return SQLITE_CORRUPT;
+  {
+    unsigned int nFd = (unsigned int)lsvfsGet32(a+i);
+    i += 4;
+    if( nFd>nMap ) return SQLITE_CORRUPT;
+    pLocal->aFd = sqlite3_malloc64((sqlite3_uint64)nFd*sizeof(int) + 1);
+    if( pLocal->aFd==0 ) return SQLITE_NOMEM;
+    for(k=0; k<nFd; k++) pLocal->aFd[k] = -1;
+    pLocal->nFd = (int)nFd;
+    for(k=0; k<nFd; k++){
+      size_t nPath;
+      if( nMap-i<4 ) return SQLITE_CORRUPT;
+      nPath = (size_t)lsvfsGet32(a+i);
+      i += 4;
+      if( nMap-i<nPath ) return SQLITE_CORRUPT;
+      pLocal->aFd[k] = lsvfsLocalOpen(a+i, nPath);
+      i += nPath;
+    }
+  }
+  {
+    unsigned int nFrame;
+    if( nMap-i<4 ) return SQLITE_CORRUPT;
+    nFrame = (unsigned int)lsvfsGet32(a+i);
+    i += 4;
+    if( (nMap-i)/LSVFS_FRAME_ENTRY_SIZE!=nFrame
+     || (nMap-i)%LSVFS_FRAME_ENTRY_SIZE!=0 ){
+      return SQLITE_CORRUPT;
+    }
+    pLocal->aFrame = sqlite3_malloc64((sqlite3_uint64)nFrame*sizeof(LsvfsFrame)
+                                      + 1);
+    if( pLocal->aFrame==0 ) return SQLITE_NOMEM;
+    for(k=0; k<nFrame; k++, i+=LSVFS_FRAME_ENTRY_SIZE){
+      LsvfsFrame *pFrame = &pLocal->aFrame[k];
+      pFrame->iFile = (unsigned int)lsvfsGet32(a+i);
+      pFrame->nSize = (unsigned int)lsvfsGet32(a+i+4);
+      pFrame->iOffset = lsvfsGet64(a+i+8);
+      if( pFrame->iFile>(unsigned int)pLocal->nFd ) return SQLITE_CORRUPT;
+    }
+    pLocal->nFrame = nFrame;
+  }
+  pLocal->eKind = LSVFS_LOCAL_FRAMES;
+  return SQLITE_OK;
+}
+
+/*
+** Takes up the local map of generation p->iLocal, which begin_read just
+** reported. If it cannot be had, the read goes to the port as usual
+** (p->iLocal becomes 0) and the log says why.
+*/
+static void lsvfsLocalLoad(LsvfsFile *p){
+  LsvfsLocal *pLocal = &p->local;
+  int nMap = 0;
+  int rc;
+  lsvfsLocalClear(pLocal);
+  rc = lsvfsLocalReserve(pLocal, LSVFS_LOCAL_MAP_GUESS);
+  if( rc==SQLITE_OK ){
+    rc = p->pPort->xLocalMap(p->iId, pLocal->aBuf, (int)pLocal->nBuf, &nMap);
+  }
+  if( rc==SQLITE_OK && nMap>(int)pLocal->nBuf ){
+    rc = lsvfsLocalReserve(pLocal, (size_t)nMap);
+    if( rc==SQLITE_OK ){
+      rc = p->pPort->xLocalMap(p->iId, pLocal->aBuf, (int)pLocal->nBuf,
+                               &nMap);
+    }
+  }
+  if( rc==SQLITE_OK && (nMap<0 || nMap>(int)pLocal->nBuf) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK ) rc = lsvfsLocalParse(pLocal, (size_t)nMap);
+  if( rc!=SQLITE_OK ){
+    lsvfsPortError(p->pPort, rc, "local map");
+    lsvfsLocalClear(pLocal);
+  }
+  if( pLocal->eKind==0 ){
+    p->iLocal = 0;
+  }else{
+    pLocal->iGen = p->iLocal;
+  }
+}
+
+/*
+** Reads iAmt bytes at iOfst from the local file (kind LSVFS_LOCAL_FILE).
+** Past its end (which is the end of the database) zero-fills and returns
+** SQLITE_IOERR_SHORT_READ, as a database file does.
+*/
+static int lsvfsLocalReadFile(LsvfsFile *p, unsigned char *zBuf, int iAmt,
+                              sqlite3_int64 iOfst){
   size_t nDone = 0;
   p->nLocalRead++;
   while( nDone<(size_t)iAmt ){
-    ssize_t n = pread(p->fdLocal, zBuf+nDone, (size_t)iAmt-nDone,
+    ssize_t n = pread(p->local.fdFile, zBuf+nDone, (size_t)iAmt-nDone,
                       (off_t)(iOfst+(sqlite3_int64)nDone));
     if( n<0 && errno==EINTR ) continue;
     if( n<0 ){
@@ -1459,6 +1685,55 @@ static int lsvfsReadLocal(LsvfsFile *p, unsigned char *zBuf, int iAmt,
 }
 
 /*
+** Reads page pgno from its frame in a local LTX file (kind
+** LSVFS_LOCAL_FRAMES) into aPage (szPage bytes): pread of the frame, then
+** checks of its page header (the page number asked for, the size flag),
+** its size prefix, and an LZ4 block that decodes to exactly one page.
+** Returns SQLITE_OK, or SQLITE_NOTFOUND when the page is not local or its
+** frame is not one this path decodes (a legacy LZ4 frame, a frame that
+** fails a check, a failed read): the engine then reads it, and reports
+** what is wrong with it.
+*/
+static int lsvfsLocalReadFrame(LsvfsFile *p, unsigned int pgno,
+                               unsigned char *aPage){
+  LsvfsLocal *pLocal = &p->local;
+  const LsvfsFrame *pFrame;
+  size_t nRead = 0;
+  size_t nOut = 0;
+  int fd;
+  if( pgno<1 || pgno>pLocal->nFrame ) return SQLITE_NOTFOUND;
+  pFrame = &pLocal->aFrame[pgno-1];
+  if( pFrame->iFile==0 ) return SQLITE_NOTFOUND;
+  fd = pLocal->aFd[pFrame->iFile-1];
+  if( fd<0 ) return SQLITE_NOTFOUND;
+  if( pFrame->nSize<LSVFS_FRAME_HEADER_SIZE
+   || pFrame->nSize>LSVFS_FRAME_HEADER_SIZE+(unsigned int)p->szPage*2 ){
+    return SQLITE_NOTFOUND;
+  }
+  if( lsvfsLocalReserve(pLocal, pFrame->nSize)!=SQLITE_OK ){
+    return SQLITE_NOTFOUND;
+  }
+  while( nRead<pFrame->nSize ){
+    ssize_t n = pread(fd, pLocal->aBuf+nRead, pFrame->nSize-nRead,
+                      (off_t)(pFrame->iOffset+nRead));
+    if( n<0 && errno==EINTR ) continue;
+    if( n<=0 ) return SQLITE_NOTFOUND;
+    nRead += (size_t)n;
+  }
+  /* Page header: u32 page number, u16 flags; then the sized block. */
+  if( lsvfsGetBE32(pLocal->aBuf)!=pgno
+   || pLocal->aBuf[4]!=0 || pLocal->aBuf[5]!=LSVFS_PAGE_FLAG_SIZE
+   || lsvfsLz4DecodeSized(pLocal->aBuf+LSVFS_PAGE_HEADER_SIZE,
+                          pFrame->nSize-LSVFS_PAGE_HEADER_SIZE, aPage,
+                          (size_t)p->szPage, &nOut)!=LSVFS_LZ4_OK
+   || nOut!=(size_t)p->szPage ){
+    return SQLITE_NOTFOUND;
+  }
+  p->nLocalRead++;
+  return SQLITE_OK;
+}
+
+/*
 ** Starts a read on the port and stamps the cache with the view version.
 ** SQLite's SHARED lock does this, and so does a read outside any lock
 ** (SQLite reads the header before it locks), bracketed by lsvfsEndRead().
@@ -1470,7 +1745,7 @@ static int lsvfsBeginRead(LsvfsFile *p){
   if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "begin read");
   lsvfsCacheStamp(&p->cache, p->iVersion);
   p->bSizeKnown = 0;
-  if( p->iLocal!=0 && p->iLocal!=p->iLocalOpen ) lsvfsOpenLocal(p);
+  if( p->iLocal!=0 && p->iLocal!=p->local.iGen ) lsvfsLocalLoad(p);
   return SQLITE_OK;
 }
 
@@ -1503,6 +1778,12 @@ static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
   const unsigned char *aPage;
   int rc;
   *paPage = 0;
+  /* Page 1 is kept aside, never evicted: SQLite reads its header at the
+  ** start of every transaction, and only the engine can give it. */
+  if( pgno==1 && p->bPage1 && p->iPage1Version==p->iVersion ){
+    *paPage = p->aPage1;
+    return SQLITE_OK;
+  }
   aPage = lsvfsCacheGet(&p->cache, pgno);
   if( aPage ){
     *paPage = aPage;
@@ -1513,8 +1794,15 @@ static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
   if( (sqlite3_int64)(pgno-1)*p->szPage>=p->iSize ){
     return SQLITE_IOERR_SHORT_READ;
   }
+  if( p->iLocal!=0 && p->local.eKind==LSVFS_LOCAL_FRAMES
+   && lsvfsLocalReadFrame(p, pgno, p->aScratch)==SQLITE_OK ){
+    aPage = lsvfsCachePut(&p->cache, pgno, p->aScratch);
+    *paPage = aPage ? aPage : p->aScratch;
+    return SQLITE_OK;
+  }
   p->iRunFirst = 0;
   p->nRun = 0;
+  p->nPortRead++;
   rc = p->pPort->xReadPages(p->iId, pgno, p->nRunMax, p->aScratch,
                             &p->iRunFirst, &p->nRun);
   if( rc==SQLITE_OK && (p->nRun<1 || p->nRun>p->nRunMax
@@ -1543,6 +1831,11 @@ static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
     }
     aPage = lsvfsCachePut(&p->cache, pgno, aAsked);
     *paPage = aPage ? aPage : aAsked;
+    if( p->iRunFirst==1 ){
+      memcpy(p->aPage1, p->aScratch, (size_t)p->szPage);
+      p->bPage1 = 1;
+      p->iPage1Version = p->iVersion;
+    }
   }
   return SQLITE_OK;
 }
@@ -1551,8 +1844,8 @@ static int lsvfsFetchPage(LsvfsFile *p, unsigned int pgno,
 ** past the end, zero-fills and returns SQLITE_IOERR_SHORT_READ. */
 static int lsvfsReadRange(LsvfsFile *p, unsigned char *zBuf, int iAmt,
                           sqlite3_int64 iOfst){
-  if( p->iLocal!=0 && iOfst>=p->szPage ){
-    return lsvfsReadLocal(p, zBuf, iAmt, iOfst);
+  if( p->iLocal!=0 && p->local.eKind==LSVFS_LOCAL_FILE && iOfst>=p->szPage ){
+    return lsvfsLocalReadFile(p, zBuf, iAmt, iOfst);
   }
   while( iAmt>0 ){
     sqlite3_int64 iPage = iOfst / p->szPage;
@@ -1658,11 +1951,14 @@ static int lsvfsClose(sqlite3_file *pFile){
     p->pHost->aClosedStat[2] += p->cache.nEvict;
     p->pHost->aClosedStat[3] += p->cache.nDrop;
     p->pHost->aClosedStat[7] += p->nLocalRead;
+    p->pHost->aClosedStat[8] += p->nPortRead;
     p->pHost->nUser--;
   }
   lsvfsLeave();
-  lsvfsCloseLocal(p);
+  lsvfsLocalFree(&p->local);
   lsvfsCacheFree(&p->cache);
+  sqlite3_free(p->aPage1);
+  p->aPage1 = 0;
   sqlite3_free(p->aScratch);
   p->aScratch = 0;
   sqlite3_free(p->zPragmaOut);
@@ -1920,7 +2216,7 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
   (void)pVfs;
 
   memset(p, 0, sizeof(*p));
-  p->fdLocal = -1;
+  p->local.fdFile = -1;
 
   lsvfsEnter();
   if( tLsvfsHost && tLsvfsHost->bInstalled ){
@@ -1955,7 +2251,12 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
     p->nRunMax = lsvfsRunPages(p->szPage, nCacheByte);
     p->aScratch = sqlite3_malloc64((sqlite3_uint64)p->szPage
                                    * (sqlite3_uint64)p->nRunMax);
-    if( p->aScratch==0 ){
+    p->aPage1 = sqlite3_malloc64((sqlite3_uint64)p->szPage);
+    if( p->aScratch==0 || p->aPage1==0 ){
+      sqlite3_free(p->aScratch);
+      sqlite3_free(p->aPage1);
+      p->aScratch = 0;
+      p->aPage1 = 0;
       pPort->xClose(p->iId, 0, 0);
       rc = SQLITE_NOMEM;
     }
@@ -2382,6 +2683,7 @@ LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
     pPort->xErrorMessage = (int(*)(char*, int))aFn[6];
     pPort->xPragma = (int(*)(int, const char*, const char*, char*, int,
                              int*))aFn[7];
+    pPort->xLocalMap = (int(*)(int, unsigned char*, int, int*))aFn[8];
     pHost->bInstalled = 1;
   }
   lsvfsLeave();
@@ -2415,8 +2717,10 @@ LSVFS_EXPORT int lsvfs_host_uninstall(void){
 /*
 ** Copies up to nOut page-cache counters into aOut: hits, misses, evictions,
 ** drops (cache emptied for a new view version), bytes held, pages held,
-** byte bound, reads served from a local (hydration) file. iFile is a file id of the calling thread's host port, or -1
-** for every file of that port (counters of closed files included; bytes,
+** byte bound, reads served from local files with no port call (hydration
+** file, frame map), read_pages calls. iFile is a file id of the calling
+** thread's host port, or -1 for every file of that port (counters of
+** closed files included; bytes,
 ** pages and bound of open files only). Returns SQLITE_OK, SQLITE_NOTFOUND
 ** for an unknown file or a thread without a host port, or SQLITE_MISUSE
 ** before the extension is loaded.

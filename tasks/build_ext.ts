@@ -71,7 +71,8 @@ function shQuote(value: string): string {
  *   agent (see the README's S3 permissions).
  * - `--allow-write` on `LITESTREAM_LOG_FILE`, when it is set: the engine
  *   appends its log there; on `LITESTREAM_HYDRATION_PATH` and its
- *   metadata file, when it is set; and on the temporary directory
+ *   metadata file, when it is set; on `LSVFS_DISK_CACHE`, when it is
+ *   set; and on the temporary directory
  *   (`TMPDIR`, else /tmp), where hydration files that no path names go.
  *   Nothing else is written: a `log_file` or `hydration_path` URI
  *   parameter elsewhere is refused with a permission error (the open fails
@@ -100,6 +101,9 @@ fi
 if [ -n "\${LITESTREAM_HYDRATION_PATH-}" ]; then
   h=$LITESTREAM_HYDRATION_PATH
   writable="$writable,$h,$h.meta.json,$h.meta.json.tmp"
+fi
+if [ -n "\${LSVFS_DISK_CACHE-}" ]; then
+  writable="$writable,$LSVFS_DISK_CACHE"
 fi
 exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease "--allow-write=$writable" "$main" "$@"
 `;

@@ -7,7 +7,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeLitestreamReplica, queryWithLitestream } from "./_litestream.ts";
+import {
+  hydrateWithLitestream,
+  makeLitestreamReplica,
+  queryWithLitestream,
+} from "./_litestream.ts";
 import {
   clientEnv,
   ourExtension,
@@ -166,7 +170,8 @@ import signal, sqlite3
 conn = sqlite3.connect(":memory:")
 conn.enable_load_extension(True)
 conn.load_extension(${JSON.stringify(lib)})
-uri = "file:k.db?vfs=litestream&cache_size=4096&replica_url=${replicaUrl}"
+# Without the fast path, so that every page read needs the engine.
+uri = "file:k.db?vfs=litestream&cache_size=4096&fast_path=false&replica_url=${replicaUrl}"
 db = sqlite3.connect(uri, uri=True)
 cursor = db.execute("SELECT id, v FROM big ORDER BY id")
 cursor.fetchone()
@@ -388,4 +393,45 @@ print(len(want), len(wrong))
   const run = await python3(program, { timeoutMs: 120_000 });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, "2000 0\n");
+});
+
+Deno.test("python3: the fast path serves a full scan and 20,000 lookups with no engine page read, as a restored copy does", async () => {
+  const restored = join(scratch, "restored-fast.db");
+  await hydrateWithLitestream(replica, restored);
+  const program = `
+import hashlib, random, sqlite3, sys
+conn = sqlite3.connect(":memory:")
+conn.enable_load_extension(True)
+conn.load_extension(${JSON.stringify(lib)})
+def digest(db):
+    h = hashlib.sha256()
+    for row in db.execute("SELECT id, v FROM big ORDER BY id"):
+        h.update(repr(row).encode())
+    rng = random.Random(5)
+    for _ in range(20000):
+        h.update(repr(db.execute("SELECT id, v FROM big WHERE id = ?", (rng.randint(1, 2000),)).fetchone()).encode())
+    return h.hexdigest()
+want = digest(sqlite3.connect(${JSON.stringify(restored)}))
+for fast in ("true", "false"):
+    db = sqlite3.connect(f"file:f{fast}.db?vfs=litestream&cache_size=4096&fast_path={fast}&replica_url=${replicaUrl}", uri=True)
+    db.execute("SELECT 1 FROM big LIMIT 1").fetchone()
+    sys.stderr.write(f"-- {fast} --\\n")
+    sys.stderr.flush()
+    print(fast, digest(db) == want)
+    sys.stderr.write("-- end --\\n")
+    sys.stderr.flush()
+`;
+  const run = await python3(program, {
+    env: clientEnv({ LITESTREAM_LOG_LEVEL: "DEBUG" }),
+    timeoutMs: 120_000,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "true True\nfalse True\n");
+  const fetches = (fast: string) =>
+    run.stderr.split(`-- ${fast} --\n`)[1].split("-- end --\n")[0]
+      .split("\n").filter((line) =>
+        line.includes('msg="fetch pages"') && !/ pgno=1 /.test(line)
+      ).length;
+  assert.equal(fetches("true"), 0, "engine page reads with the fast path");
+  assert.ok(fetches("false") > 100, "engine page reads without it");
 });

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Database, open, SqliteError } from "../mod.ts";
+import { cacheStats, type Database, open, SqliteError } from "../mod.ts";
 import { SQLITE_BUSY, SQLITE_IOERR } from "../src/sqlite/mod.ts";
 import { listLtxFiles, makeLitestreamReplica } from "./_litestream.ts";
 import {
@@ -402,4 +402,56 @@ Deno.test("open() fails with SQLITE_BUSY within 30 s when every GET fails, and w
 
 Deno.test("open() fails with SQLITE_BUSY within 30 s when every range GET of an LTX file fails, and works again", async () => {
   await failEveryGet({ errorEvery: 1, ltxRangesOnly: true });
+});
+
+Deno.test("with a disk cache, the second scan of an s3:// replica makes no storage request and no engine page read", async () => {
+  const replica = await makeBigReplica();
+  const files = await listLtxFiles(replica);
+  await using server = await startS3Server();
+  await server.upload(replica, "big");
+  const cacheDir = await scratchDir();
+  const scan = "SELECT count(*) AS n, sum(length(body)) AS bytes FROM big";
+  const rows = BIG_ROWS * BIG_TRANSACTIONS;
+
+  using db = open(s3Url(server, "big"), { diskCache: cacheDir });
+  assert.deepEqual(db.get(scan), { n: rows, bytes: rows * 1000 });
+  // The files whose pages were read (all but those whose every page a later
+  // file replaced) are copied whole, in the background: wait until no copy
+  // is under way and the count holds still.
+  const copies = () => {
+    const names: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (entry.isDirectory) walk(`${dir}/${entry.name}`);
+        else names.push(entry.name);
+      }
+    };
+    walk(cacheDir);
+    return {
+      done: names.filter((n) => n.endsWith(".ltx")).length,
+      writing: names.some((n) => n.endsWith(".tmp")),
+    };
+  };
+  const deadline = Date.now() + 30_000;
+  let last = -1;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = copies();
+    if (!now.writing && now.done > 0 && now.done === last) break;
+    assert.ok(Date.now() < deadline, `copies: ${JSON.stringify(now)}`);
+    last = now.done;
+  }
+  assert.ok(
+    last >= files.length - 1,
+    `${last} of ${files.length} files copied`,
+  );
+
+  await server.resetCounts();
+  const before = cacheStats()!;
+  assert.deepEqual(db.get(scan), { n: rows, bytes: rows * 1000 });
+  const after = cacheStats()!;
+  const gets = (await server.requests()).filter((r) => r.kind === "GET");
+  assert.deepEqual(gets, [], "storage GETs in the second scan");
+  assert.equal(after.engineReads - before.engineReads, 0, "engine page reads");
+  assert.ok(after.localReads - before.localReads > 9000);
 });

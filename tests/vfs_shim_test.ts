@@ -12,6 +12,19 @@
 import assert from "node:assert/strict";
 import type { DatabaseFile, PageRun } from "../src/engine/database_file.ts";
 import { ReplicaNotFoundError } from "../src/engine/errors.ts";
+import {
+  encodeLocalMap,
+  LOCAL_FILE,
+  LOCAL_FRAMES,
+  type LocalMap,
+} from "../src/engine/local_map.ts";
+import {
+  decodeFile,
+  encodeFile,
+  HEADER_FLAG_NO_CHECKSUM,
+  type PageIndexEntry,
+} from "../src/ltx/mod.ts";
+import { makeHeader } from "../src/ltx/_test_util.ts";
 import { InvalidFrameError } from "../src/ltx/errors.ts";
 import {
   Database,
@@ -47,8 +60,8 @@ interface Fixture {
     string,
     string | null | ((value: string | null) => string | null)
   >;
-  /** What localFile() answers: the generation of a local file; default 0. */
-  localFile?: number;
+  /** What localGeneration() and localMap() answer; none by default. */
+  local?: { generation: number; map: LocalMap };
   /** Calls made on files of this fixture. */
   calls: {
     open: number;
@@ -58,6 +71,7 @@ interface Fixture {
     readPage: number;
     close: number;
     pragma: [string, string | null][];
+    localMap: number;
   };
 }
 
@@ -93,9 +107,16 @@ class FixtureFile implements DatabaseFile {
     this.#view = undefined;
   }
 
-  localFile(): number {
-    assert.notEqual(this.#view, undefined, "localFile() outside a read");
-    return this.#fixture.localFile ?? 0;
+  localGeneration(): number {
+    assert.notEqual(this.#view, undefined, "localGeneration() outside a read");
+    return this.#fixture.local?.generation ?? 0;
+  }
+
+  localMap(): Uint8Array {
+    assert.notEqual(this.#view, undefined, "localMap() outside a read");
+    this.#fixture.calls.localMap++;
+    const local = this.#fixture.local;
+    return local === undefined ? new Uint8Array(0) : encodeLocalMap(local.map);
   }
 
   size(): number {
@@ -188,6 +209,7 @@ function addFixture(key: string, bytes: Uint8Array): Fixture {
       readPage: 0,
       close: 0,
       pragma: [],
+      localMap: 0,
     },
   };
   fixtures.set(key, fixture);
@@ -263,8 +285,8 @@ Deno.test("litestream VFS repeats a query on an unchanged view without reading p
 Deno.test("litestream VFS reads every page but page 1 from a local file the engine names", () => {
   const bytes = makeDatabase("local.db", { rows: 3000 });
   const fixture = addFixture("local", bytes);
-  fixture.localFile = 1;
-  fixture.pragmas = { litestream_hydration_file: `${dir}/local.db` };
+  const map: LocalMap = { kind: LOCAL_FILE, path: `${dir}/local.db` };
+  fixture.local = { generation: 1, map };
   using db = openVfs("local");
   const sql = "SELECT count(*) AS n, sum(length(s)) AS b FROM t";
   assert.deepEqual(db.prepare(sql).get(), { n: 3000, b: 3000 * 91 });
@@ -276,32 +298,113 @@ Deno.test("litestream VFS reads every page but page 1 from a local file the engi
     stats.localReads >= bytes.length / 4096 - 1,
     `${stats.localReads} local reads`,
   );
-  assert.equal(
-    fixture.calls.pragma.filter(([n]) => n === "litestream_hydration_file")
-      .length,
-    1,
-    "the file is opened once per generation",
-  );
+  assert.equal(fixture.calls.localMap, 1, "one map per generation");
 
-  // A new generation is opened anew.
-  fixture.localFile = 2;
+  // A new generation is asked for anew.
+  fixture.local = { generation: 2, map };
   fixture.version = 2n;
   assert.deepEqual(db.prepare(sql).get(), { n: 3000, b: 3000 * 91 });
-  assert.equal(
-    fixture.calls.pragma.filter(([n]) => n === "litestream_hydration_file")
-      .length,
-    2,
-  );
+  assert.equal(fixture.calls.localMap, 2);
 });
 
 Deno.test("litestream VFS reads from the engine when the local file cannot be opened", () => {
   const fixture = addFixture("nolocal", makeDatabase("nolocal.db"));
-  fixture.localFile = 1;
-  fixture.pragmas = { litestream_hydration_file: `${dir}/no-such-file.db` };
+  fixture.local = {
+    generation: 1,
+    map: { kind: LOCAL_FILE, path: `${dir}/no-such-file.db` },
+  };
   using db = openVfs("nolocal");
   assert.deepEqual(db.prepare("SELECT count(*) AS n FROM t").get(), { n: 500 });
   assert.ok(fixture.calls.readPage > 1);
   assert.equal(fileStats(vfs, "nolocal").localReads, 0);
+});
+
+/**
+ * The fixture's database as one LTX file written by our encoder, in a
+ * legacy-free layout (every frame an LZ4 block with its size prefix), and
+ * a frame map over it; `damage` may change the file's bytes after.
+ */
+function frameMapOf(
+  name: string,
+  bytes: Uint8Array,
+  damage?: (ltx: Uint8Array, index: PageIndexEntry[]) => void,
+): LocalMap {
+  const pageSize = pageSizeOf(bytes);
+  const pages = [];
+  for (let pgno = 1; pgno * pageSize <= bytes.length; pgno++) {
+    pages.push({
+      pgno,
+      data: bytes.subarray((pgno - 1) * pageSize, pgno * pageSize),
+    });
+  }
+  const ltx = encodeFile({
+    header: makeHeader({
+      pageSize,
+      commit: pages.length,
+      flags: HEADER_FLAG_NO_CHECKSUM,
+    }),
+    pages,
+    postApplyChecksum: 0n,
+  });
+  const { index } = decodeFile(ltx, { file: name });
+  damage?.(ltx, index);
+  const path = `${dir}/${name}.ltx`;
+  Deno.writeFileSync(path, ltx);
+  const byPgno = new Map(index.map((e) => [e.pgno, e]));
+  return {
+    kind: LOCAL_FRAMES,
+    paths: [path],
+    pages: pages.length,
+    entry: (pgno) => {
+      const e = byPgno.get(pgno)!;
+      return pgno === 1
+        ? { file: 0, offset: 0, size: 0 }
+        : { file: 1, offset: e.offset, size: e.size };
+    },
+  };
+}
+
+Deno.test("litestream VFS decodes cache misses from a frame map, with no engine call", () => {
+  const bytes = makeDatabase("frames.db", { rows: 3000 });
+  const fixture = addFixture("frames", bytes);
+  fixture.local = { generation: 1, map: frameMapOf("frames", bytes) };
+  using db = openVfs("frames", "&cache_size=65536");
+  const sql = "SELECT count(*) AS n, sum(length(s)) AS b FROM t";
+  assert.deepEqual(db.prepare(sql).get(), { n: 3000, b: 3000 * 91 });
+  assert.deepEqual(db.prepare("PRAGMA integrity_check").values(), [["ok"]]);
+  // Page 1 from the engine, once (it is kept aside, never evicted); every
+  // other page from the frames, decoded in C, through a 16-page cache.
+  assert.equal(fixture.calls.readPage, 1);
+  const stats = fileStats(vfs, "frames");
+  assert.equal(stats.engineReads, 1);
+  assert.ok(stats.localReads > bytes.length / 4096 - 2, JSON.stringify(stats));
+  assert.ok(stats.evictions > 0, "a 16-page cache evicts");
+});
+
+Deno.test("litestream VFS sends a frame that fails a check to the engine, never serves it", () => {
+  const bytes = makeDatabase("badframes.db", { rows: 3000 });
+  const fixture = addFixture("badframes", bytes);
+  let damaged = 0;
+  fixture.local = {
+    generation: 1,
+    map: frameMapOf("badframes", bytes, (ltx, index) => {
+      for (const e of index) {
+        if (e.pgno % 3 === 0) {
+          ltx[e.offset + 3] ^= 0xff; // the page number in its header
+          damaged++;
+        } else if (e.pgno % 3 === 1 && e.pgno > 1) {
+          ltx[e.offset + 9] += 1; // the block size prefix
+          damaged++;
+        }
+      }
+    }),
+  };
+  using db = openVfs("badframes");
+  const sql = "SELECT count(*) AS n, sum(length(s)) AS b FROM t";
+  assert.deepEqual(db.prepare(sql).get(), { n: 3000, b: 3000 * 91 });
+  assert.deepEqual(db.prepare("PRAGMA integrity_check").values(), [["ok"]]);
+  // Every damaged frame went to the engine (which has the good page here).
+  assert.equal(fixture.calls.readPage, 1 + damaged);
 });
 
 Deno.test("litestream VFS drops its cache when the view version changes", () => {

@@ -60,7 +60,7 @@ export interface HydrateArgs {
  * Formats one progress line for people.
  *
  * @param report The progress.
- * @returns For example `building  46%  5120/11042 pages  20.0 MiB  8000 pages/s  ETA 0.7 s`.
+ * @returns For example `building   46%  5120/11042 pages  20.0 MiB  8000 pages/s  ETA 0.7 s`.
  *
  * @example A line
  * ```ts
@@ -68,7 +68,7 @@ export interface HydrateArgs {
  * import assert from "node:assert/strict";
  * assert.equal(
  *   formatProgress({ status: "building", pages: 50, of: 100, percent: 50, mib_fetched: 0.2, pages_per_s: 100, eta_s: 0.5, txid: null }),
- *   "building  50%  50/100 pages  0.2 MiB  100 pages/s  ETA 0.5 s",
+ *   "building   50%  50/100 pages  0.2 MiB  100 pages/s  ETA 0.5 s",
  * );
  * ```
  */

@@ -10,7 +10,10 @@
  */
 
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from "../log/mod.ts";
-import { DEFAULT_MAX_IN_FLIGHT } from "../storage/mod.ts";
+import {
+  DEFAULT_DISK_CACHE_SIZE,
+  DEFAULT_MAX_IN_FLIGHT,
+} from "../storage/mod.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Default interval between polls for new LTX files, as Litestream's VFS. */
@@ -53,6 +56,20 @@ export interface ReplicaConfig {
   readonly hydrationEnabled: boolean;
   /** Hydration file (`hydration_path`, `LITESTREAM_HYDRATION_PATH`), kept across runs; a temporary file when unset. */
   readonly hydrationPath?: string;
+  /**
+   * The fast path (`fast_path`, `LSVFS_FAST_PATH`; on by default): the shim
+   * reads and decodes frames that lie in local files itself. Off sends every
+   * page read to the engine, for comparison and diagnosis.
+   */
+  readonly fastPath: boolean;
+  /**
+   * A directory where whole copies of a remote replica's LTX files are kept
+   * (`disk_cache`, `LSVFS_DISK_CACHE`), for the fast path and so that no
+   * file is fetched twice; none by default.
+   */
+  readonly diskCache?: string;
+  /** Bound of the disk cache per replica in bytes (`disk_cache_size`, `LSVFS_DISK_CACHE_SIZE`); 1 GiB by default. */
+  readonly diskCacheSize: number;
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -165,6 +182,18 @@ const HYDRATION_ENABLED: Setting = {
 const HYDRATION_PATH: Setting = {
   param: "hydration_path",
   variable: "LITESTREAM_HYDRATION_PATH",
+};
+const DISK_CACHE: Setting = {
+  param: "disk_cache",
+  variable: "LSVFS_DISK_CACHE",
+};
+const DISK_CACHE_SIZE: Setting = {
+  param: "disk_cache_size",
+  variable: "LSVFS_DISK_CACHE_SIZE",
+};
+const FAST_PATH: Setting = {
+  param: "fast_path",
+  variable: "LSVFS_FAST_PATH",
 };
 
 /** A setting's value and the name it came by, for messages. */
@@ -345,6 +374,12 @@ export function resolveConfig(
     bufferPath: get(BUFFER_PATH)?.value,
     hydrationEnabled: flag(HYDRATION_ENABLED),
     hydrationPath: get(HYDRATION_PATH)?.value,
+    diskCache: get(DISK_CACHE)?.value,
+    diskCacheSize: get(DISK_CACHE_SIZE) === undefined
+      ? DEFAULT_DISK_CACHE_SIZE
+      : parseCacheSize(get(DISK_CACHE_SIZE)!.value, get(DISK_CACHE_SIZE)!.name),
+    fastPath: get(FAST_PATH) === undefined ||
+      parseBoolean(get(FAST_PATH)!.value, get(FAST_PATH)!.name),
   };
   if (config.writeEnabled) {
     const { name, value } = get(WRITE_ENABLED)!;

@@ -76,6 +76,9 @@ Deno.test("resolveConfig() has Litestream's defaults", () => {
     bufferPath: undefined,
     hydrationEnabled: false,
     hydrationPath: undefined,
+    fastPath: true,
+    diskCache: undefined,
+    diskCacheSize: 1024 * 1024 * 1024,
   });
 });
 

@@ -30,8 +30,10 @@ export interface CacheCounters {
   pages: number;
   /** The byte bound (`cache_size`); for the process, the sum over open files. */
   maxBytes: number;
-  /** Reads the shim served from a local (hydration) file, with no engine call. */
+  /** Reads the shim served from local files (hydration file, frame map), with no engine call. */
   localReads: number;
+  /** Page reads that went to the engine (`readPages` calls). */
+  engineReads: number;
 }
 
 /** The pages one {@linkcode DatabaseFile.readPages} call wrote. */
@@ -62,17 +64,25 @@ export interface DatabaseFile {
   endRead(): void;
 
   /**
-   * Whether a local file holds the current read's view in full, laid out as
-   * a plain SQLite file (the hydration file), so the shim may read any page
-   * but page 1 from it directly with `pread`, with no call into the engine.
-   * Page 1 still comes from {@linkcode DatabaseFile.readPages}, patched.
-   * The file's path is the answer to `PRAGMA litestream_hydration_file`.
+   * Which pages of the current read the shim may read from local disk
+   * itself, with no call into the engine: a generation number that changes
+   * whenever that changes (the shim then asks {@linkcode DatabaseFile.localMap}),
+   * or 0 for none. The engine keeps what the map names unchanged until
+   * {@linkcode DatabaseFile.endRead}.
    *
-   * @returns 0 when there is none for this read; else the file's
-   * generation, which changes when the file is created anew (the shim then
-   * opens it again).
+   * @returns The local map's generation, 0 when nothing is local.
    */
-  localFile(): number;
+  localGeneration(): number;
+
+  /**
+   * The local map of the current read, encoded for the shim (see
+   * `local_map.ts`): the hydration file, or where each page's frame lies in
+   * local LTX files. Page 1 is never in it: it comes from
+   * {@linkcode DatabaseFile.readPages}, patched.
+   *
+   * @returns The encoded map; empty when {@linkcode DatabaseFile.localGeneration} is 0.
+   */
+  localMap(): Uint8Array;
 
   /** Size of the database in bytes, in the current view. */
   size(): number;

@@ -93,7 +93,13 @@ export class Engine {
     try {
       entry ??= {
         replica: new Replica(
-          openSyncReplicaClient(key, { maxInFlight: config.maxInFlight }),
+          openSyncReplicaClient(key, {
+            maxInFlight: config.maxInFlight,
+            diskCache: config.diskCache === undefined ? undefined : {
+              dir: config.diskCache,
+              maxBytes: config.diskCacheSize,
+            },
+          }),
         ),
         files: 0,
       };

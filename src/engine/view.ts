@@ -26,6 +26,7 @@ import { restorePlan } from "./restore_plan.ts";
 import type { Replica } from "./replica.ts";
 import { formatTime, parseTargetTime, planAtTime } from "./time_travel.ts";
 import type { Hydrator } from "./hydrator.ts";
+import { encodeLocalMap, LOCAL_FILE, LOCAL_FRAMES } from "./local_map.ts";
 
 /** How many times a read is retried after its file vanished (compaction). */
 const MAX_READ_RETRIES = 3;
@@ -43,10 +44,9 @@ export interface ReplicaViewOptions {
 }
 
 /** The settings a view uses. */
-export type ReplicaViewConfig = Pick<
-  ReplicaConfig,
-  "replicaUrl" | "pollIntervalMs"
->;
+export type ReplicaViewConfig =
+  & Pick<ReplicaConfig, "replicaUrl" | "pollIntervalMs">
+  & Partial<Pick<ReplicaConfig, "fastPath">>;
 
 /** The state of the database at one TXID. */
 interface Snapshot {
@@ -56,7 +56,12 @@ interface Snapshot {
   readonly pageCount: number;
   /** Header timestamp of the plan's last file: when the state was committed. */
   readonly timestamp: number;
+  /** Unique to this snapshot in the process: names its frame map. */
+  readonly serial: number;
 }
+
+/** The last {@linkcode Snapshot.serial} given out. */
+let lastSerial = 0;
 
 /** A view change made inside a read transaction, applied when it ends. */
 interface Pending {
@@ -89,6 +94,11 @@ export class ReplicaView implements DatabaseFile {
   #hydrator: Hydrator | undefined;
   /** True while the current read transaction is served by the hydration file. */
   #hydrated = false;
+  /** What the local map of the last read was ("" for none), and its generation. */
+  #localKey = "";
+  #localGeneration = 0;
+  /** The local path of each file of the view's index, as the last read found them. */
+  #localPaths: (string | undefined)[] = [];
 
   /**
    * Opens the latest state of the replica.
@@ -296,9 +306,52 @@ export class ReplicaView implements DatabaseFile {
     if (this.#pending !== undefined) this.#apply(this.#pending);
   }
 
-  /** {@inheritDoc DatabaseFile.localFile} */
-  localFile(): number {
-    return this.#hydrated ? this.#hydrator!.state.generation : 0;
+  /** {@inheritDoc DatabaseFile.localGeneration} */
+  localGeneration(): number {
+    let key = "";
+    if (this.#hydrated) {
+      key = `file ${this.#hydrator!.state.generation}`;
+    } else if (this.#config.fastPath ?? true) {
+      // Files become local as the disk cache copies them.
+      this.#localPaths = this.#current.index.files.map((f) =>
+        this.#replica.client.localPath?.(f)
+      );
+      const local = this.#localPaths.filter((p) => p !== undefined).length;
+      if (local > 0) key = `frames ${this.#current.serial} ${local}`;
+    }
+    if (key !== this.#localKey) {
+      this.#localKey = key;
+      this.#localGeneration++;
+    }
+    return key === "" ? 0 : this.#localGeneration;
+  }
+
+  /** {@inheritDoc DatabaseFile.localMap} */
+  localMap(): Uint8Array {
+    if (this.#hydrated) {
+      return encodeLocalMap({ kind: LOCAL_FILE, path: this.#hydrator!.path });
+    }
+    if (this.#localKey === "") return new Uint8Array(0);
+    const { index, pageCount } = this.#current;
+    const files = this.#localPaths;
+    const none = { file: 0, offset: 0, size: 0 };
+    return encodeLocalMap({
+      kind: LOCAL_FRAMES,
+      paths: files.map((p) => p ?? ""),
+      pages: pageCount,
+      entry: (pgno) => {
+        const slot = index.slotOf(pgno);
+        // Page 1 comes patched from the engine.
+        if (pgno === 1 || slot === 0 || files[slot - 1] === undefined) {
+          return none;
+        }
+        return {
+          file: slot,
+          offset: index.offsetOf(pgno),
+          size: index.sizeOf(pgno),
+        };
+      },
+    });
   }
 
   /** {@inheritDoc DatabaseFile.size} */
@@ -452,6 +505,8 @@ export class ReplicaView implements DatabaseFile {
       end - start,
       this.#frame,
     );
+    // Its pages are wanted: a disk cache keeps the whole file from now on.
+    this.#replica.client.keepLocal?.(file);
     for (let i = 0; i < count; i++) {
       const at = index.offsetOf(first + i) - start;
       decodeFrame(
@@ -509,6 +564,7 @@ export class ReplicaView implements DatabaseFile {
         txid: 0n,
         pageCount: 0,
         timestamp: 0,
+        serial: 0,
       },
       plan,
     );
@@ -541,6 +597,7 @@ export class ReplicaView implements DatabaseFile {
       txid: plan[plan.length - 1].maxTxid,
       pageCount,
       timestamp,
+      serial: ++lastSerial,
     };
   }
 }

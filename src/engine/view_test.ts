@@ -440,6 +440,7 @@ Deno.test("ReplicaView logs page fetches at DEBUG, and the shim's counters at cl
     pages: 1,
     maxBytes: 1 << 20,
     localReads: 0,
+    engineReads: 0,
   });
   assert.match(lines[0], /level=DEBUG msg=opened txid=0000000000000005 /);
   assert.match(

@@ -10,11 +10,12 @@
  * | --- | --- | --- |
  * | 1 open | u32 name length, name, parameter block ("key\0value\0"...) to the end | u32 id, u32 page size |
  * | 2 close | u32 id, u32 n, n x u64 cache counters | nothing |
- * | 3 begin_read | u32 id | u64 view version |
+ * | 3 begin_read | u32 id | u64 view version, u32 local map generation |
  * | 4 end_read | u32 id | nothing |
  * | 5 file_size | u32 id | i64 size in bytes |
  * | 6 read_pages | u32 id, u32 pgno, u32 most pages | u32 first, u32 count, count pages |
  * | 7 pragma | u32 id, u8 has value, u32 name length, name, [u32 value length, value] | u8 has result, result to the end |
+ * | 8 local_map | u32 id | the local map (src/engine/local_map.ts) to the end |
  *
  * A pragma that is not the engine's answers SQLITE_NOTFOUND with an empty
  * message.
@@ -39,6 +40,7 @@ export const OP_CODES = {
   fileSize: 5,
   readPages: 6,
   pragma: 7,
+  localMap: 8,
 } as const;
 
 /** A port call's name. */
@@ -51,6 +53,7 @@ export type Request =
   | { op: "beginRead"; id: number }
   | { op: "endRead"; id: number }
   | { op: "fileSize"; id: number }
+  | { op: "localMap"; id: number }
   | { op: "readPages"; id: number; pgno: number; max: number }
   | { op: "pragma"; id: number; name: string; value: string | null };
 
@@ -66,11 +69,12 @@ export interface Failure {
 export interface Results {
   open: { id: number; pageSize: number };
   close: Record<never, never>;
-  beginRead: { version: bigint; localFile: number };
+  beginRead: { version: bigint; local: number };
   endRead: Record<never, never>;
   fileSize: { size: number };
   readPages: { first: number; count: number; pages: Uint8Array };
   pragma: { result: string | null };
+  localMap: { map: Uint8Array };
 }
 
 /** An answer to an operation: its results, or a failure. */
@@ -293,6 +297,7 @@ export function decodeRequest(body: Uint8Array): Request {
     case "beginRead":
     case "endRead":
     case "fileSize":
+    case "localMap":
       request = { op, id: r.u32("id") };
       break;
     case "readPages":
@@ -349,8 +354,8 @@ export function encodeAnswer<O extends Op>(
       return w.u32(id).u32(pageSize).finish();
     }
     case "beginRead": {
-      const { version, localFile } = ok as Results["beginRead"];
-      return w.u64(version).u32(localFile).finish();
+      const { version, local } = ok as Results["beginRead"];
+      return w.u64(version).u32(local).finish();
     }
     case "fileSize":
       return w.i64(BigInt((ok as Results["fileSize"]).size)).finish();
@@ -363,6 +368,8 @@ export function encodeAnswer<O extends Op>(
       if (result === null) return w.u8(0).finish();
       return w.u8(1).bytes(encoder.encode(result)).finish();
     }
+    case "localMap":
+      return w.bytes((ok as Results["localMap"]).map).finish();
     default:
       return w.finish();
   }
@@ -386,11 +393,11 @@ export function encodeAnswer<O extends Op>(
  * const message = encodeAnswer("beginRead", {
  *   code: 0,
  *   version: 42n,
- *   localFile: 0,
+ *   local: 0,
  * });
  * assert.deepEqual(
  *   decodeAnswer("beginRead", message.subarray(FRAME_HEADER_SIZE)),
- *   { code: 0, version: 42n, localFile: 0 },
+ *   { code: 0, version: 42n, local: 0 },
  * );
  * ```
  */
@@ -411,7 +418,7 @@ export function decodeAnswer<O extends Op>(
     case "beginRead":
       results = {
         version: r.u64("version"),
-        localFile: r.u32("local file"),
+        local: r.u32("local map generation"),
       };
       break;
     case "fileSize":
@@ -427,6 +434,9 @@ export function decodeAnswer<O extends Op>(
       results = {
         result: r.u8("result flag") === 0 ? null : decoder.decode(r.rest()),
       };
+      break;
+    case "localMap":
+      results = { map: r.rest() };
       break;
     default:
       results = {};

@@ -115,7 +115,17 @@ class Dispatcher {
       case "beginRead": {
         const file = this.#files.file(request.id);
         const version = file.beginRead();
-        return { code: SQLITE_OK, version, localFile: file.localFile() };
+        return { code: SQLITE_OK, version, local: file.localGeneration() };
+      }
+      case "localMap": {
+        const map = this.#files.file(request.id).localMap();
+        if (map.length + 4 > MAX_BODY_SIZE) {
+          // A database of over four million pages: served by the engine.
+          throw new RangeError(
+            `The local map has ${map.length} bytes, more than a message holds`,
+          );
+        }
+        return { code: SQLITE_OK, map };
       }
       case "endRead":
         this.#files.file(request.id).endRead();

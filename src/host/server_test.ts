@@ -27,7 +27,8 @@ function fakeFile(closed: unknown[]): DatabaseFile {
     pageSize: PAGE,
     beginRead: () => 7n,
     endRead: () => {},
-    localFile: () => 0,
+    localGeneration: () => 0,
+    localMap: () => new Uint8Array(0),
     size: () => 2 * PAGE,
     readPages(pgno, out) {
       if (pgno > 2) throw new Error(`No page ${pgno}`);
@@ -103,12 +104,12 @@ Deno.test("serve() answers each port call from the engine's file", () => {
     { op: "pragma", id: 1, name: "litestream_time", value: "1h" },
     { op: "pragma", id: 1, name: "cache_size", value: null },
     { op: "endRead", id: 1 },
-    { op: "close", id: 1, stats: [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n] },
+    { op: "close", id: 1, stats: [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n] },
   ], { closed });
   const pages = new Uint8Array(2 * PAGE).fill(1, 0, PAGE).fill(2, PAGE);
   assert.deepEqual(answers, [
     { code: 0, id: 1, pageSize: PAGE },
-    { code: 0, version: 7n, localFile: 0 },
+    { code: 0, version: 7n, local: 0 },
     { code: 0, size: 2 * PAGE },
     { code: 0, first: 1, count: 2, pages },
     { code: 0, result: "2024-01-01T00:00:00Z" },
@@ -126,6 +127,7 @@ Deno.test("serve() answers each port call from the engine's file", () => {
     pages: 6,
     maxBytes: 7,
     localReads: 8,
+    engineReads: 9,
   }]);
 });
 

@@ -45,7 +45,8 @@ export type WireRequest =
   | { op: "listAll"; id: number }
   | { op: "poll"; id: number; intervalMs: number; seen: number }
   | { op: "read"; id: number; reads: WireRead[]; maxInFlight: number }
-  | { op: "close"; id: number };
+  | { op: "close"; id: number }
+  | { op: "cache"; id: number; file: WireFile; path: string; maxBytes: number };
 
 /** Answers the worker sends: a header, and for reads, bytes after it. */
 export type WireResponse =

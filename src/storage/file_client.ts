@@ -44,6 +44,11 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
     return `${this.root}/${ltxPath(file.level, file.minTxid, file.maxTxid)}`;
   }
 
+  /** {@inheritDoc SyncReplicaClient.localPath} */
+  localPath(file: LtxFileInfo): string {
+    return this.pathOf(file);
+  }
+
   /** {@inheritDoc SyncReplicaClient.listFilesSync} */
   listFilesSync(level: number): LtxFileInfo[] {
     const dir = `${this.root}/${ltxDir(level)}`;

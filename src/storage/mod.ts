@@ -21,6 +21,11 @@ export type {
   SyncReplicaClient,
 } from "./replica_client.ts";
 export { ReplicaUrlError, StorageError } from "./errors.ts";
+export {
+  DEFAULT_DISK_CACHE_SIZE,
+  DiskCache,
+  type DiskCacheOptions,
+} from "./disk_cache.ts";
 export { FileReplicaClient } from "./file_client.ts";
 export { openSyncReplicaClient, redactUrl } from "./replica_url.ts";
 export { DEFAULT_MAX_IN_FLIGHT, WorkerReplicaClient } from "./worker_client.ts";

@@ -91,6 +91,20 @@ export interface SyncReplicaClient {
    * parallel (a bounded number at once). Results are in request order.
    */
   readRangesSync(requests: readonly RangeRequest[]): Uint8Array[];
+  /**
+   * Where a file lies on local disk, whole, if it does (a `file://`
+   * replica's own files), so that the shim may read its frames itself.
+   *
+   * @returns The path, or undefined when the file is not local.
+   */
+  localPath?(file: LtxFileInfo): string | undefined;
+  /**
+   * Asks for a whole copy of a file on local disk (the disk cache of a
+   * remote replica), made in the background: later reads of the file, and
+   * the shim, then find it there. Returns at once; a no-op where there is
+   * no disk cache or the copy exists.
+   */
+  keepLocal?(file: LtxFileInfo): void;
   /** Releases open handles; idempotent. */
   close(): void;
 }

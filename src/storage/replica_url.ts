@@ -50,7 +50,8 @@ export function redactUrl(url: string): string {
  * relative) means a local directory, as `file://` does.
  *
  * @param url `file:///abs/dir`, `s3://bucket/path?...`, or a directory path.
- * @param options For remote replicas: how many range reads run at once.
+ * @param options For remote replicas: how many range reads run at once,
+ * and the disk cache, if any.
  * @returns A client the engine can read synchronously.
  * @throws {ReplicaUrlError} When the URL is malformed or its scheme unknown.
  *
@@ -65,7 +66,7 @@ export function redactUrl(url: string): string {
  */
 export function openSyncReplicaClient(
   url: string,
-  options: Pick<WorkerClientOptions, "maxInFlight"> = {},
+  options: Pick<WorkerClientOptions, "maxInFlight" | "diskCache"> = {},
 ): SyncReplicaClient {
   if (url === "") {
     throw new ReplicaUrlError(

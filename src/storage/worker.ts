@@ -10,7 +10,8 @@
  *
  * Polling runs here too, on a timer per client, from the first `poll`
  * request on: a read transaction then takes the latest listing without
- * waiting for a LIST.
+ * waiting for a LIST. So do the copies of whole files into a disk cache
+ * (`cache` requests), answered at once and made in the background.
  *
  * Started by `worker_client.ts`; not meant to be imported.
  *
@@ -29,6 +30,7 @@ import {
 } from "./_channel.ts";
 import { SNAPSHOT_LEVEL } from "../ltx/mod.ts";
 import { coalesce } from "./_coalesce.ts";
+import { storeCopy } from "./disk_cache.ts";
 import { StorageError } from "./errors.ts";
 import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
 import { S3ReplicaClient } from "./s3_client.ts";
@@ -58,6 +60,9 @@ interface Poller {
 }
 
 const pollers = new Map<number, Poller>();
+
+/** Disk-cache copies under way, by path. */
+const copying = new Set<string>();
 
 function openClient(
   url: string,
@@ -201,6 +206,22 @@ async function handle(
       const lanes = Math.max(1, Math.min(request.maxInFlight, merged.length));
       await Promise.all(Array.from({ length: lanes }, lane));
       return [{ ok: true, lengths: results.map((r) => r.length) }, results];
+    }
+    case "cache": {
+      // In the background: the engine goes on reading meanwhile.
+      const { path } = request;
+      if (!copying.has(path)) {
+        copying.add(path);
+        storeCopy(
+          client(request.id),
+          toFile(request.file),
+          path,
+          request.maxBytes,
+        ).catch(() => {
+          // Left to storage: a later read asks again.
+        }).finally(() => copying.delete(path));
+      }
+      return [{ ok: true }, []];
     }
     case "close":
       stopPoller(request.id);

@@ -30,6 +30,7 @@ import type {
   RangeRequest,
   SyncReplicaClient,
 } from "./replica_client.ts";
+import { DiskCache, type DiskCacheOptions } from "./disk_cache.ts";
 import { redactUrl } from "./replica_url.ts";
 
 /** Default number of range reads a batch runs at once. */
@@ -42,6 +43,8 @@ export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
 export interface WorkerClientOptions {
   /** Range reads of one batch running at once. */
   maxInFlight?: number;
+  /** A disk cache for whole copies of the replica's files; none by default. */
+  diskCache?: DiskCacheOptions;
   /** Bound on one blocking call to the worker, in ms. */
   callTimeoutMs?: number;
   /** Options passed to the backend client in the worker (JSON values). */
@@ -136,6 +139,9 @@ export class WorkerReplicaClient implements SyncReplicaClient {
     generation: -1,
     files: [],
   };
+  #cache: DiskCache | undefined;
+  /** Files whose copy was asked for, by cache path. */
+  #asked = new Set<string>();
 
   /**
    * Starts the worker if needed and opens the backend client in it.
@@ -151,6 +157,9 @@ export class WorkerReplicaClient implements SyncReplicaClient {
       options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     );
     this.#timeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    if (options.diskCache !== undefined) {
+      this.#cache = new DiskCache(this.url, options.diskCache);
+    }
     if (shared === undefined || shared.broken) {
       if (shared?.broken && shared.users === 0) shared.worker.terminate();
       shared = new StorageWorker();
@@ -219,13 +228,40 @@ export class WorkerReplicaClient implements SyncReplicaClient {
     return { files: this.#polled.files, ageMs };
   }
 
-  /** {@inheritDoc SyncReplicaClient.readRangeSync} */
+  /** {@inheritDoc SyncReplicaClient.localPath} */
+  localPath(file: LtxFileInfo): string | undefined {
+    return this.#cache?.localPath(file);
+  }
+
+  /** {@inheritDoc SyncReplicaClient.keepLocal} */
+  keepLocal(file: LtxFileInfo): void {
+    const cache = this.#cache;
+    if (cache === undefined) return;
+    const path = cache.pathOf(file);
+    if (this.#asked.has(path) || cache.localPath(file) !== undefined) return;
+    this.#asked.add(path);
+    this.#call({
+      op: "cache",
+      id: this.#id,
+      file: toWire(file),
+      path,
+      maxBytes: cache.maxBytes,
+    });
+  }
+
+  /**
+   * {@inheritDoc SyncReplicaClient.readRangeSync}
+   *
+   * From the disk cache when it holds the file.
+   */
   readRangeSync(
     file: LtxFileInfo,
     offset: number,
     length: number,
     out: Uint8Array = new Uint8Array(length),
   ): Uint8Array {
+    const target = out.subarray(0, length);
+    if (this.#cache?.read(file, offset, target)) return target;
     const { header, payloadAt } = this.#call({
       op: "read",
       id: this.#id,
@@ -233,35 +269,52 @@ export class WorkerReplicaClient implements SyncReplicaClient {
       maxInFlight: 1,
     });
     const got = (header as { lengths: number[] }).lengths[0];
-    const target = out.subarray(0, length);
     target.set(new Uint8Array(this.#worker!.data, payloadAt, got));
     return target;
   }
 
-  /** {@inheritDoc SyncReplicaClient.readRangesSync} */
+  /**
+   * {@inheritDoc SyncReplicaClient.readRangesSync}
+   *
+   * Ranges of files the disk cache holds are read there.
+   */
   readRangesSync(requests: readonly RangeRequest[]): Uint8Array[] {
-    if (requests.length === 0) return [];
+    const results: Uint8Array[] = new Array(requests.length);
+    const remote: number[] = [];
+    const cache = this.#cache;
+    requests.forEach((r, i) => {
+      if (cache !== undefined) {
+        const local = new Uint8Array(r.length);
+        if (cache.read(r.file, r.offset, local)) {
+          results[i] = local;
+          return;
+        }
+      }
+      remote.push(i);
+    });
+    if (remote.length === 0) return results;
     const { header, payloadAt } = this.#call({
       op: "read",
       id: this.#id,
-      reads: requests.map((r) => ({
-        file: toWire(r.file),
-        offset: r.offset,
-        length: r.length,
+      reads: remote.map((i) => ({
+        file: toWire(requests[i].file),
+        offset: requests[i].offset,
+        length: requests[i].length,
       })),
       maxInFlight: this.maxInFlight,
     });
     const data = new Uint8Array(this.#worker!.data);
     let at = payloadAt;
-    return (header as { lengths: number[] }).lengths.map((n) => {
-      const bytes = data.slice(at, at + n);
+    (header as { lengths: number[] }).lengths.forEach((n, k) => {
+      results[remote[k]] = data.slice(at, at + n);
       at += n;
-      return bytes;
     });
+    return results;
   }
 
   /** Closes the backend client; the last close stops the worker. Idempotent. */
   close(): void {
+    this.#cache?.close();
     if (this.#worker === undefined) return;
     try {
       if (!this.#worker.broken) {

@@ -53,7 +53,7 @@ const BEGIN_READ = {
   parameters: [
     "i32", // int iFile
     "pointer", // sqlite3_uint64 *pVersion
-    "pointer", // unsigned int *pLocal
+    "pointer", // unsigned int *pLocal (local map generation)
   ],
   result: "i32",
 } as const;
@@ -86,6 +86,15 @@ const PRAGMA = {
     "pointer", // int *pnOut (length written, or -1 for no result)
   ],
   result: "i32", // SQLITE_OK, SQLITE_NOTFOUND, or an error code
+} as const;
+const LOCAL_MAP = {
+  parameters: [
+    "i32", // int iFile
+    "pointer", // unsigned char *aBuf
+    "i32", // int nBuf
+    "pointer", // int *pnMap (the map's length, written or not)
+  ],
+  result: "i32",
 } as const;
 const ERROR_MESSAGE = {
   parameters: [
@@ -190,6 +199,8 @@ export class HostPort {
   readonly callbacks: readonly Callback[];
   #files: PortFiles;
   #views = new PointerViews();
+  /** A local map too big for the buffer it was asked with, until asked again. */
+  #pendingMap: { id: number; map: Uint8Array } | undefined;
 
   constructor(opener: DatabaseFileOpener) {
     this.opener = opener;
@@ -216,7 +227,8 @@ export class HostPort {
           const file = this.#files.file(id);
           const version = file.beginRead();
           this.#views.uint64(nonNull(pVersion, "pVersion"))[0] = version;
-          this.#views.uint32(nonNull(pLocal, "pLocal"))[0] = file.localFile();
+          this.#views.uint32(nonNull(pLocal, "pLocal"))[0] = file
+            .localGeneration();
           return SQLITE_OK;
         } catch (error) {
           return portFailure("beginRead", error);
@@ -301,6 +313,30 @@ export class HostPort {
           }
         },
       ),
+      new Deno.UnsafeCallback(LOCAL_MAP, (id, aBuf, nBuf, pnMap) => {
+        try {
+          // A map that does not fit is asked for again with room for it:
+          // encode it once.
+          if (this.#pendingMap?.id !== id) {
+            this.#pendingMap = { id, map: this.#files.file(id).localMap() };
+          }
+          const { map } = this.#pendingMap;
+          this.#views.int32(nonNull(pnMap, "pnMap"))[0] = map.length;
+          if (map.length <= nBuf && map.length > 0) {
+            new Uint8Array(
+              Deno.UnsafePointerView.getArrayBuffer(
+                nonNull(aBuf, "aBuf"),
+                map.length,
+              ),
+            ).set(map);
+          }
+          if (map.length <= nBuf) this.#pendingMap = undefined;
+          return SQLITE_OK;
+        } catch (error) {
+          this.#pendingMap = undefined;
+          return portFailure("localMap", error);
+        }
+      }),
     ];
     if (this.callbacks.length !== HOST_PORT_FUNCTION_COUNT) {
       throw new Error("The host port's callbacks do not match the shim");

@@ -43,13 +43,13 @@ export const SHIM_SYMBOLS = {
 export type ShimSymbols = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>["symbols"];
 
 /** LSVFS_HOST_NFN: how many functions `lsvfs_host_install` takes. */
-export const HOST_PORT_FUNCTION_COUNT = 8;
+export const HOST_PORT_FUNCTION_COUNT = 9;
 
 /** LSVFS_PRAGMA_OUT_SIZE: bytes of the buffer `pragma` writes its result to. */
 export const PRAGMA_OUT_SIZE = 4096;
 
 /** LSVFS_NSTAT: how many counters `lsvfs_cache_stats` reports. */
-export const CACHE_STAT_COUNT = 8;
+export const CACHE_STAT_COUNT = 9;
 
 /** The file id `lsvfs_cache_stats` takes for the whole process. */
 export const ALL_FILES = -1;
@@ -72,5 +72,6 @@ export function cacheCountersOf(at: (index: number) => bigint): CacheCounters {
     pages: n(5),
     maxBytes: n(6),
     localReads: n(7),
+    engineReads: n(8),
   };
 }

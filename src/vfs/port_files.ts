@@ -47,7 +47,8 @@ export type PortCall =
   | "endRead"
   | "fileSize"
   | "readPages"
-  | "pragma";
+  | "pragma"
+  | "localMap";
 
 /** The code of a failed call when the error maps to no better one. */
 const CALL_IOERR: Readonly<Record<PortCall, number>> = {
@@ -60,6 +61,8 @@ const CALL_IOERR: Readonly<Record<PortCall, number>> = {
   // The message is the user's (a bad time, a time too old): the shim
   // returns it as the SQL error.
   pragma: SQLITE_ERROR,
+  // The shim reads through the engine instead.
+  localMap: SQLITE_IOERR_READ,
 };
 
 /** The last error a port call threw, until taken. */
@@ -164,7 +167,8 @@ const MAX_ID = 0x7fff_ffff;
  *   pageSize: 4096,
  *   beginRead: () => 1n,
  *   endRead: () => {},
- *   localFile: () => 0,
+ *   localGeneration: () => 0,
+ *   localMap: () => new Uint8Array(0),
  *   size: () => 4096,
  *   readPages: () => ({ first: 1, count: 1 }),
  *   pragma: () => undefined,
