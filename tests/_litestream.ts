@@ -189,6 +189,37 @@ export async function makeLitestreamReplica(
 }
 
 /**
+ * Writes a replica at any URL with Litestream's extension in write mode,
+ * one sqlite3 process per transaction, as {@linkcode makeLitestreamReplica}
+ * does for a folder (but without checking TXIDs, which only a folder can be
+ * listed for here).
+ *
+ * @param url The replica URL (`s3://bucket/path?endpoint=...`).
+ * @param transactions SQL run by one process each.
+ * @param options Time limit; more environment (credentials).
+ * @throws {Error} If a process fails, logs an error or times out.
+ */
+export async function writeWithLitestream(
+  url: string,
+  transactions: readonly string[],
+  options: RunOptions = {},
+): Promise<void> {
+  for (const sql of transactions) {
+    await runExtension(url, sql, {
+      ...options,
+      env: {
+        LITESTREAM_WRITE_ENABLED: "true",
+        LITESTREAM_SYNC_INTERVAL: "1h",
+        // Its AWS SDK fails to start with a CA bundle set, as some machines do.
+        AWS_CA_BUNDLE: "",
+        ...options.env,
+        LITESTREAM_REPLICA_URL: url,
+      },
+    });
+  }
+}
+
+/**
  * Runs SQL against a replica through Litestream's extension, read-only.
  *
  * @param replicaDir The replica's folder.

@@ -15,7 +15,7 @@ import {
   StorageError,
   WorkerReplicaClient,
 } from "../src/storage/mod.ts";
-import { makeLitestreamReplica } from "./_litestream.ts";
+import { makeLitestreamReplica, writeWithLitestream } from "./_litestream.ts";
 import { S3RVER_ENV, startS3Server } from "./_s3.ts";
 
 for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
@@ -271,10 +271,11 @@ Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller",
   const client = new WorkerReplicaClient(r.url);
   try {
     await server.resetCounts();
-    // The first call waits for a first listing: the ten levels at once.
+    // The first call waits for a first listing: the ten levels at once, in
+    // both of Litestream's layouts (later polls list the one with files).
     const first = client.pollSync(100);
     assert.equal(first.files.length, 2);
-    assert.equal(await server.total("LIST"), 10);
+    assert.equal(await server.total("LIST"), 20);
     // Then the worker lists on its own, with nobody asking.
     await new Promise((r) => setTimeout(r, 550));
     const polled = await server.total("LIST");
@@ -383,4 +384,31 @@ Deno.test("S3ReplicaClient retries dropped connections and silent servers within
       await serving.catch(() => {});
     }
   }
+});
+
+Deno.test("open() reads a replica Litestream's extension wrote to S3 itself, in its own layout", async () => {
+  await using server = await startS3Server();
+  const url = s3Url(server.endpoint, server.bucket, "written");
+  await writeWithLitestream(url, [
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+    "INSERT INTO t (v) VALUES ('one'), ('two')",
+    "UPDATE t SET v = upper(v)",
+  ], { env: S3RVER_ENV });
+  // Litestream v0.5.17 puts levels under "<path>/0000/", not "ltx/0/".
+  const keys = [...(await server.counts()).keys()].filter((k) =>
+    k.startsWith("PUT ")
+  );
+  assert.ok(
+    keys.some((k) => k.includes("/written/0000/")),
+    keys.join(", "),
+  );
+  using db = open(url);
+  assert.deepEqual(db.query("SELECT id, v FROM t ORDER BY id"), [
+    { id: 1, v: "ONE" },
+    { id: 2, v: "TWO" },
+  ]);
+  assert.equal(
+    db.get<{ t: string }>("SELECT litestream_txid() AS t")!.t,
+    "0000000000000003",
+  );
 });

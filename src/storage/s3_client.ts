@@ -227,6 +227,15 @@ function boolParam(
   return undefined;
 }
 
+/** The level folders of the two layouts Litestream writes (see listFiles). */
+const LAYOUTS: readonly ((level: number) => string)[] = [
+  (level) => `ltx/${level}/`,
+  (level) => `${level.toString(16).padStart(4, "0")}/`,
+];
+
+/** How often every layout is listed again, once one has files, in ms. */
+const LAYOUT_PROBE_MS = 60_000;
+
 /** Options for {@linkcode S3ReplicaClient}. */
 export interface S3ClientOptions {
   /** Bound on the total time one operation spends retrying, in ms. */
@@ -244,6 +253,12 @@ export class S3ReplicaClient implements ReplicaClient {
   /** Parsed settings. */
   readonly settings: S3Settings;
   #s3: S3Client;
+  /** Where each listed file lies (see listFiles), by its `ltx/` path. */
+  #keys = new Map<string, string>();
+  /** Indexes in LAYOUTS of the layouts files were found in. */
+  #layoutsSeen = new Set<number>();
+  /** When to list every layout again. */
+  #probeAt = 0;
   #retryBudgetMs: number;
   #requestTimeoutMs: number;
 
@@ -290,10 +305,48 @@ export class S3ReplicaClient implements ReplicaClient {
     return this.settings.path === "" ? rest : `${this.settings.path}/${rest}`;
   }
 
-  /** {@inheritDoc ReplicaClient.listFiles} */
+  /**
+   * {@inheritDoc ReplicaClient.listFiles}
+   *
+   * Litestream has laid levels out two ways on object storage: under
+   * `ltx/<level>/` (its `LTXLevelDir`, as on every other backend) and, in
+   * v0.5.17 among others, under `<level as 4 hex digits>/`. Until files
+   * are found, and again once a minute, both prefixes are listed, in
+   * parallel; in between, only the layouts files were found in. A file is
+   * read where it was found.
+   */
   async listFiles(level: number): Promise<LtxFileInfo[]> {
-    const prefix = this.#key(`ltx/${level}/`);
-    const files: LtxFileInfo[] = [];
+    const now = Date.now();
+    const probe = this.#layoutsSeen.size === 0 || now >= this.#probeAt;
+    const layouts = LAYOUTS.filter((_, i) => probe || this.#layoutsSeen.has(i));
+    const listed = await Promise.all(
+      layouts.map((layout) =>
+        this.#listPrefix(this.#key(layout(level)), level)
+      ),
+    );
+    const files = new Map<string, LtxFileInfo>();
+    for (const [i, found] of listed.entries()) {
+      if (found.length > 0) {
+        this.#layoutsSeen.add(LAYOUTS.indexOf(layouts[i]));
+        if (probe) this.#probeAt = now + LAYOUT_PROBE_MS;
+      }
+      for (const { file, key } of found) {
+        const name = ltxPath(file.level, file.minTxid, file.maxTxid);
+        if (files.has(name)) continue;
+        files.set(name, file);
+        this.#keys.set(name, key);
+      }
+    }
+    return [...files.values()].sort((a, b) =>
+      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
+    );
+  }
+
+  async #listPrefix(
+    prefix: string,
+    level: number,
+  ): Promise<{ file: LtxFileInfo; key: string }[]> {
+    const found: { file: LtxFileInfo; key: string }[] = [];
     let token: string | undefined;
     do {
       const out: ListObjectsV2CommandOutput = await this.#retry(
@@ -313,18 +366,19 @@ export class S3ReplicaClient implements ReplicaClient {
         if (name.includes("/")) continue;
         const txids = parseFileName(name);
         if (txids === undefined) continue;
-        files.push({
-          level,
-          ...txids,
-          size: obj.Size ?? 0,
-          createdAt: obj.LastModified?.getTime() ?? 0,
+        found.push({
+          file: {
+            level,
+            ...txids,
+            size: obj.Size ?? 0,
+            createdAt: obj.LastModified?.getTime() ?? 0,
+          },
+          key: obj.Key!,
         });
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
-    return files.sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+    return found;
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */
@@ -333,7 +387,8 @@ export class S3ReplicaClient implements ReplicaClient {
     offset: number,
     length: number,
   ): Promise<Uint8Array> {
-    const key = this.#key(ltxPath(file.level, file.minTxid, file.maxTxid));
+    const name = ltxPath(file.level, file.minTxid, file.maxTxid);
+    const key = this.#keys.get(name) ?? this.#key(name);
     if (length === 0) return Promise.resolve(new Uint8Array(0));
     return this.#retry(`read "${key}"`, async (signal) => {
       const out = await this.#s3.send(
