@@ -114,9 +114,11 @@
 **     Sets *pFileId to the port's id for the file and *pPageSize.
 **   close(id, aStat, nStat): aStat holds the file's nStat page-cache
 **     counters (lsvfs_cache_stats() order), for the engine to log.
-**   begin_read(id, pVersion, pLocal): starts a read transaction. Sets
-**     *pVersion to the view version and *pLocal to the generation of its
-**     LOCAL MAP, or 0 when nothing is local. When the generation differs
+**   begin_read(id, pVersion, pLocal, pSize): starts a read transaction.
+**     Sets *pVersion to the view version, *pSize to the database size in
+**     bytes (as file_size would: one round trip less per transaction), and
+**     *pLocal to the generation of its LOCAL MAP, or 0 when nothing is
+**     local. When the generation differs
 **     from the one the file holds, the shim asks local_map for the map.
 **     The engine keeps what the map names unchanged until end_read.
 **   end_read(id);
@@ -164,7 +166,8 @@
 **                   ("key\0value\0"... to the end)
 **   2   close       u32 id, u32 n, n x u64 counters (none)
 **   3   begin_read  u32 id                          u64 view version,
-**                                                   u32 local map generation
+**                                                   u32 local map generation,
+**                                                   i64 size in bytes
 **   4   end_read    u32 id                          (none)
 **   5   file_size   u32 id                          i64 size in bytes
 **   6   read_pages  u32 id, u32 pgno, u32 nMax      u32 first, u32 count,
@@ -296,7 +299,7 @@ struct LsvfsPort {
                int *pFileId, int *pPageSize);
   int (*xClose)(int iFile, const sqlite3_uint64 *aStat, int nStat);
   int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion,
-                    unsigned int *pLocal);
+                    unsigned int *pLocal, sqlite3_int64 *pSize);
   int (*xEndRead)(int iFile);
   int (*xFileSize)(int iFile, sqlite3_int64 *pSize);
   int (*xReadPages)(int iFile, unsigned int pgno, int nMax, void *pBuf,
@@ -936,15 +939,16 @@ static int lsvfsPipeClose(int iFile, const sqlite3_uint64 *aStat, int nStat){
 
 /* begin_read: the view version is a u64. */
 static int lsvfsPipeBeginRead(int iFile, sqlite3_uint64 *pVersion,
-                              unsigned int *pLocal){
+                              unsigned int *pLocal, sqlite3_int64 *pSize){
   int rc = SQLITE_OK;
   lsvfsPipeEnter();
   if( lsvfsPipeFileRequest(iFile, LSVFS_OP_BEGIN_READ, 0,
                            SQLITE_IOERR_RDLOCK, &rc) ){
-    rc = lsvfsPipeFileCall(12, SQLITE_IOERR_RDLOCK);
+    rc = lsvfsPipeFileCall(20, SQLITE_IOERR_RDLOCK);
     if( rc==SQLITE_OK ){
       *pVersion = lsvfsGet64(gLsvfsPipe.aBuf+8);
       *pLocal = (unsigned int)lsvfsGet32(gLsvfsPipe.aBuf+16);
+      *pSize = (sqlite3_int64)lsvfsGet64(gLsvfsPipe.aBuf+20);
     }
   }
   lsvfsPipeLeave();
@@ -1741,10 +1745,10 @@ static int lsvfsLocalReadFrame(LsvfsFile *p, unsigned int pgno,
 static int lsvfsBeginRead(LsvfsFile *p){
   int rc;
   p->iLocal = 0;
-  rc = p->pPort->xBeginRead(p->iId, &p->iVersion, &p->iLocal);
+  rc = p->pPort->xBeginRead(p->iId, &p->iVersion, &p->iLocal, &p->iSize);
   if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "begin read");
   lsvfsCacheStamp(&p->cache, p->iVersion);
-  p->bSizeKnown = 0;
+  p->bSizeKnown = 1;
   if( p->iLocal!=0 && p->iLocal!=p->local.iGen ) lsvfsLocalLoad(p);
   return SQLITE_OK;
 }
@@ -2675,7 +2679,8 @@ LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
     pPort->zName = "host";
     pPort->xOpen = (int(*)(const char*, const char*, int, int*, int*))aFn[0];
     pPort->xClose = (int(*)(int, const sqlite3_uint64*, int))aFn[1];
-    pPort->xBeginRead = (int(*)(int, sqlite3_uint64*, unsigned int*))aFn[2];
+    pPort->xBeginRead = (int(*)(int, sqlite3_uint64*, unsigned int*,
+                                sqlite3_int64*))aFn[2];
     pPort->xEndRead = (int(*)(int))aFn[3];
     pPort->xFileSize = (int(*)(int, sqlite3_int64*))aFn[4];
     pPort->xReadPages = (int(*)(int, unsigned int, int, void*,

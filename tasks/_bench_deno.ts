@@ -15,7 +15,8 @@ const [url, optionsJson, groupsJson] = Deno.args;
 const options: OpenOptions = JSON.parse(optionsJson);
 const groups: string[][] = JSON.parse(groupsJson);
 
-const mark = () => console.log(`mark|${Date.now() + performance.now() % 1}`);
+const mark = () =>
+  console.log(`mark|${performance.timeOrigin + performance.now()}`);
 using db = open(url, options);
 mark();
 for (const group of groups) {

@@ -10,7 +10,7 @@
  * | --- | --- | --- |
  * | 1 open | u32 name length, name, parameter block ("key\0value\0"...) to the end | u32 id, u32 page size |
  * | 2 close | u32 id, u32 n, n x u64 cache counters | nothing |
- * | 3 begin_read | u32 id | u64 view version, u32 local map generation |
+ * | 3 begin_read | u32 id | u64 view version, u32 local map generation, i64 size in bytes |
  * | 4 end_read | u32 id | nothing |
  * | 5 file_size | u32 id | i64 size in bytes |
  * | 6 read_pages | u32 id, u32 pgno, u32 most pages | u32 first, u32 count, count pages |
@@ -69,7 +69,7 @@ export interface Failure {
 export interface Results {
   open: { id: number; pageSize: number };
   close: Record<never, never>;
-  beginRead: { version: bigint; local: number };
+  beginRead: { version: bigint; local: number; size: number };
   endRead: Record<never, never>;
   fileSize: { size: number };
   readPages: { first: number; count: number; pages: Uint8Array };
@@ -354,8 +354,8 @@ export function encodeAnswer<O extends Op>(
       return w.u32(id).u32(pageSize).finish();
     }
     case "beginRead": {
-      const { version, local } = ok as Results["beginRead"];
-      return w.u64(version).u32(local).finish();
+      const { version, local, size } = ok as Results["beginRead"];
+      return w.u64(version).u32(local).i64(BigInt(size)).finish();
     }
     case "fileSize":
       return w.i64(BigInt((ok as Results["fileSize"]).size)).finish();
@@ -394,10 +394,11 @@ export function encodeAnswer<O extends Op>(
  *   code: 0,
  *   version: 42n,
  *   local: 0,
+ *   size: 4096,
  * });
  * assert.deepEqual(
  *   decodeAnswer("beginRead", message.subarray(FRAME_HEADER_SIZE)),
- *   { code: 0, version: 42n, local: 0 },
+ *   { code: 0, version: 42n, local: 0, size: 4096 },
  * );
  * ```
  */
@@ -419,6 +420,7 @@ export function decodeAnswer<O extends Op>(
       results = {
         version: r.u64("version"),
         local: r.u32("local map generation"),
+        size: Number(r.i64("size")),
       };
       break;
     case "fileSize":

@@ -50,7 +50,12 @@ Deno.test("encodeAnswer() and decodeAnswer() round-trip results and failures", (
   const answers: [Op, Answer<Op>][] = [
     ["open", { code: 0, id: 9, pageSize: 65536 }],
     ["close", { code: 0 }],
-    ["beginRead", { code: 0, version: 0xffff_ffff_ffff_ffffn, local: 7 }],
+    ["beginRead", {
+      code: 0,
+      version: 0xffff_ffff_ffff_ffffn,
+      local: 7,
+      size: 123456789,
+    }],
     ["endRead", { code: 0 }],
     ["fileSize", { code: 0, size: 2 ** 40 }],
     ["readPages", { code: 0, first: 5, count: 2, pages }],

@@ -115,7 +115,12 @@ class Dispatcher {
       case "beginRead": {
         const file = this.#files.file(request.id);
         const version = file.beginRead();
-        return { code: SQLITE_OK, version, local: file.localGeneration() };
+        return {
+          code: SQLITE_OK,
+          version,
+          local: file.localGeneration(),
+          size: file.size(),
+        };
       }
       case "localMap": {
         const map = this.#files.file(request.id).localMap();

@@ -109,7 +109,7 @@ Deno.test("serve() answers each port call from the engine's file", () => {
   const pages = new Uint8Array(2 * PAGE).fill(1, 0, PAGE).fill(2, PAGE);
   assert.deepEqual(answers, [
     { code: 0, id: 1, pageSize: PAGE },
-    { code: 0, version: 7n, local: 0 },
+    { code: 0, version: 7n, local: 0, size: 1024 },
     { code: 0, size: 2 * PAGE },
     { code: 0, first: 1, count: 2, pages },
     { code: 0, result: "2024-01-01T00:00:00Z" },

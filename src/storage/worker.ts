@@ -61,6 +61,9 @@ interface Poller {
 
 const pollers = new Map<number, Poller>();
 
+/** The latest full listing of each client, to seed its poller. */
+const listings = new Map<number, { files: WireFile[]; at: number }>();
+
 /** Disk-cache copies under way, by path. */
 const copying = new Set<string>();
 
@@ -142,7 +145,18 @@ async function pollerOf(id: number, intervalMs: number): Promise<Poller> {
       closed: false,
     };
     pollers.set(id, poller);
-    await pollOnce(id, poller);
+    const seed = listings.get(id);
+    if (seed === undefined) {
+      await pollOnce(id, poller);
+    } else {
+      // The engine listed every level at open: answer with that, and poll
+      // from now on, so that no read transaction waits for a LIST.
+      poller.generation = 1;
+      poller.files = seed.files;
+      poller.json = JSON.stringify(seed.files);
+      poller.at = seed.at;
+      void pollOnce(id, poller);
+    }
   } else if (intervalMs < poller.intervalMs) {
     poller.intervalMs = intervalMs;
   }
@@ -168,8 +182,11 @@ async function handle(
       const files = await client(request.id).listFiles(request.level);
       return [{ ok: true, files: files.map(toWire) }, []];
     }
-    case "listAll":
-      return [{ ok: true, files: await listAll(client(request.id)) }, []];
+    case "listAll": {
+      const files = await listAll(client(request.id));
+      listings.set(request.id, { files, at: Date.now() });
+      return [{ ok: true, files }, []];
+    }
     case "poll": {
       const poller = await pollerOf(request.id, request.intervalMs);
       if (poller.failure !== undefined) {
@@ -225,6 +242,7 @@ async function handle(
     }
     case "close":
       stopPoller(request.id);
+      listings.delete(request.id);
       clients.get(request.id)?.close?.();
       clients.delete(request.id);
       return [{ ok: true }, []];

@@ -54,6 +54,7 @@ const BEGIN_READ = {
     "i32", // int iFile
     "pointer", // sqlite3_uint64 *pVersion
     "pointer", // unsigned int *pLocal (local map generation)
+    "pointer", // sqlite3_int64 *pSize (database size in bytes)
   ],
   result: "i32",
 } as const;
@@ -222,13 +223,14 @@ export class HostPort {
           return portFailure("close", error);
         }
       }),
-      new Deno.UnsafeCallback(BEGIN_READ, (id, pVersion, pLocal) => {
+      new Deno.UnsafeCallback(BEGIN_READ, (id, pVersion, pLocal, pSize) => {
         try {
           const file = this.#files.file(id);
           const version = file.beginRead();
           this.#views.uint64(nonNull(pVersion, "pVersion"))[0] = version;
           this.#views.uint32(nonNull(pLocal, "pLocal"))[0] = file
             .localGeneration();
+          this.#views.int64(nonNull(pSize, "pSize"))[0] = BigInt(file.size());
           return SQLITE_OK;
         } catch (error) {
           return portFailure("beginRead", error);
