@@ -8,7 +8,12 @@
 
 import assert from "node:assert/strict";
 import { open, SqliteError } from "../mod.ts";
-import { decodeHeader } from "../src/ltx/mod.ts";
+import {
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { decodeHeader, formatTxid } from "../src/ltx/mod.ts";
 import { S3ReplicaClient } from "../src/storage/s3_client.ts";
 import {
   type LtxFileInfo,
@@ -276,10 +281,18 @@ Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller",
     const first = client.pollSync(100);
     assert.equal(first.files.length, 2);
     assert.equal(await server.total("LIST"), 20);
-    // Then the worker lists on its own, with nobody asking.
+    // Then the worker lists on its own, with nobody asking: level 0 alone,
+    // where new transactions arrive, in the layout the files are in.
+    await server.resetCounts();
     await new Promise((r) => setTimeout(r, 550));
-    const polled = await server.total("LIST");
-    assert.ok(polled >= 30, `${polled} LISTs`);
+    const polled = [...(await server.counts()).entries()].filter(([k]) =>
+      k.startsWith("LIST")
+    );
+    const ticks = polled.reduce((n, [, count]) => n + count, 0);
+    assert.ok(ticks >= 3 && ticks <= 8, `${ticks} LISTs`);
+    assert.deepEqual(polled.map(([k]) => k), [
+      `LIST /${server.bucket}/?prefix=db/ltx/0/`,
+    ]);
     // A call takes what the poller found last, without a LIST of its own.
     const again = client.pollSync(100);
     assert.deepEqual(again.files, first.files);
@@ -299,6 +312,43 @@ Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller",
       names(client.listAllSync()),
       names(client.pollSync(100).files),
     );
+    // Compaction: a level-1 file takes the place of the level-0 ones. A
+    // level-0 file gone makes the next tick list every level.
+    const s3 = new S3Client({
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      region: S3RVER_ENV.AWS_REGION,
+      credentials: {
+        accessKeyId: S3RVER_ENV.AWS_ACCESS_KEY_ID,
+        secretAccessKey: S3RVER_ENV.AWS_SECRET_ACCESS_KEY,
+      },
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: server.bucket,
+        Key: "db/ltx/1/0000000000000001-0000000000000003.ltx",
+        Body: new Uint8Array(100),
+      }),
+    );
+    for (const f of client.listAllSync().filter((f) => f.level === 0)) {
+      await s3.send(
+        new DeleteObjectCommand({
+          Bucket: server.bucket,
+          Key: `db/ltx/0/${formatTxid(f.minTxid)}-${formatTxid(f.maxTxid)}.ltx`,
+        }),
+      );
+    }
+    s3.destroy();
+    const compacted = Date.now() + 5_000;
+    const levels = () =>
+      client.pollSync(100).files.map((f) =>
+        `${f.level}:${f.minTxid}-${f.maxTxid}`
+      )
+        .join(" ");
+    while (levels() !== "1:1-3") {
+      assert.ok(Date.now() < compacted, "the compaction never showed up");
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     client.close();
   }

@@ -9,8 +9,9 @@
  * or touch read as one) and answers the same way.
  *
  * Polling runs here too, on a timer per client, from the first `poll`
- * request on: a read transaction then takes the latest listing without
- * waiting for a LIST. So do the copies of whole files into a disk cache
+ * request on (seeded with the listing taken at open): a read transaction
+ * then takes the latest listing without waiting for a LIST. An idle tick
+ * lists level 0 only (see pollListing). So do the copies of whole files into a disk cache
  * (`cache` requests), answered at once and made in the background.
  *
  * Started by `worker_client.ts`; not meant to be imported.
@@ -55,6 +56,8 @@ interface Poller {
   json: string;
   /** When the latest successful poll ended (Date.now()). */
   at: number;
+  /** When every level was last listed (Date.now()); undefined before. */
+  fullAt?: number;
   failure?: PollFailure;
   closed: boolean;
 }
@@ -111,10 +114,42 @@ async function listAll(c: ReplicaClient): Promise<WireFile[]> {
   return listed.flat().map(toWire);
 }
 
+/** How often a poller lists every level, in ms; in between, level 0 only. */
+const FULL_LISTING_MS = 60_000;
+
+/**
+ * What a poll lists: new transactions arrive as level-0 files, so a tick
+ * lists level 0 alone and keeps the other levels from the last full
+ * listing, unless a level-0 file it knew is gone (compaction and retention
+ * at work) or a minute has passed: then every level. One LIST a tick on an
+ * idle replica instead of ten.
+ */
+async function pollListing(
+  c: ReplicaClient,
+  poller: Poller,
+): Promise<WireFile[]> {
+  const now = Date.now();
+  const full = async () => {
+    const files = await listAll(c);
+    poller.fullAt = now;
+    return files;
+  };
+  if (poller.fullAt === undefined || now - poller.fullAt >= FULL_LISTING_MS) {
+    return await full();
+  }
+  const level0 = (await c.listFiles(0)).map(toWire);
+  const kept = new Set(level0.map((f) => `${f.minTxid}-${f.maxTxid}`));
+  const vanished = poller.files.some((f) =>
+    f.level === 0 && !kept.has(`${f.minTxid}-${f.maxTxid}`)
+  );
+  if (vanished) return await full();
+  return [...level0, ...poller.files.filter((f) => f.level !== 0)];
+}
+
 /** Lists once for a poller, then schedules the next poll. */
 async function pollOnce(id: number, poller: Poller): Promise<void> {
   try {
-    const files = await listAll(client(id));
+    const files = await pollListing(client(id), poller);
     const json = JSON.stringify(files);
     if (json !== poller.json) {
       poller.generation++;
@@ -155,6 +190,7 @@ async function pollerOf(id: number, intervalMs: number): Promise<Poller> {
       poller.files = seed.files;
       poller.json = JSON.stringify(seed.files);
       poller.at = seed.at;
+      poller.fullAt = seed.at;
       void pollOnce(id, poller);
     }
   } else if (intervalMs < poller.intervalMs) {
