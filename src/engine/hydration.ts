@@ -35,6 +35,7 @@ import {
 import type { LtxFileInfo, RangeRequest } from "../storage/mod.ts";
 import { PageNotFoundError, TxidGapError } from "./errors.ts";
 import type { HydrationProgress, HydrationState } from "./hydration_state.ts";
+import { readAt, writeAt } from "./_file_io.ts";
 import { PageIndex } from "./page_index.ts";
 import type { Replica } from "./replica.ts";
 import { restorePlan } from "./restore_plan.ts";
@@ -599,38 +600,4 @@ function sumPages(
     }
   }
   return sum & ~CHECKSUM_FLAG;
-}
-
-/**
- * Reads exactly `out.length` bytes at `position`.
- *
- * @param file An open file.
- * @param position Where to read.
- * @param out Where the bytes go.
- * @throws {Error} When the file ends first.
- */
-export function readAt(
-  file: Deno.FsFile,
-  position: number,
-  out: Uint8Array,
-): void {
-  file.seekSync(position, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < out.length) {
-    const n = file.readSync(out.subarray(done));
-    if (n === null || n === 0) {
-      throw new Error(
-        `the file ends at ${position + done} bytes, before ${
-          position + out.length
-        }`,
-      );
-    }
-    done += n;
-  }
-}
-
-function writeAt(file: Deno.FsFile, position: number, bytes: Uint8Array): void {
-  file.seekSync(position, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
 }

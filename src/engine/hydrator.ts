@@ -14,9 +14,9 @@ import type { ReplicaConfig } from "./config.ts";
 import {
   describeProgress,
   percentDone,
-  readAt,
   removeHydrationFile,
 } from "./hydration.ts";
+import { readAt } from "./_file_io.ts";
 import { type HydrationProgress, HydrationState } from "./hydration_state.ts";
 import type { HydrationWorkerData } from "./hydration_worker.ts";
 
