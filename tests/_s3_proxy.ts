@@ -6,7 +6,8 @@
  *
  * Besides forwarding, it counts requests, logs each one with its start and
  * end time (`performance.now()` here), fixes what s3rver gets wrong (suffix
- * ranges), and injects faults on demand: HTTP 500 answers, added latency,
+ * ranges, and PUT with `If-None-Match: *`, which it ignores: here the second
+ * writer of a key gets 412), and injects faults on demand: HTTP 500 answers, added latency,
  * connections dropped without an answer or cut in the middle of one.
  *
  * It is a `node:http` server, not `Deno.serve`: a handler of `Deno.serve`
@@ -153,6 +154,23 @@ async function control(
   return { status: 404, body: `No control endpoint "${path}"` };
 }
 
+/** The PUTs under way with If-None-Match, by path: each waits for the one before. */
+const keyLocks = new Map<string, Promise<void>>();
+
+/** Waits for the earlier conditional PUTs of a key; returns the release. */
+async function lockKey(key: string): Promise<() => void> {
+  const before = keyLocks.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => release = resolve);
+  const chained = before.then(() => mine);
+  keyLocks.set(key, chained);
+  await before;
+  return () => {
+    release();
+    if (keyLocks.get(key) === chained) keyLocks.delete(key);
+  };
+}
+
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
@@ -231,9 +249,31 @@ async function serve(
     const n = Math.min(Number(suffix[1]), size);
     headers.set("range", `bytes=${size - n}-${size - 1}`);
   }
+  // s3rver ignores If-None-Match on PUT: answer it here, one PUT of a key
+  // at a time, so that of two racing writers exactly one wins.
+  const createOnly = method === "PUT" &&
+    request.headers["if-none-match"] === "*";
+  const release = createOnly ? await lockKey(url.pathname) : () => {};
   let answer: Response;
   let payload: Uint8Array;
   try {
+    if (createOnly) {
+      // Plain: the PUT's own If-None-Match would make it a 304.
+      const head = await fetch(`${upstream}${url.pathname}`, {
+        method: "HEAD",
+      });
+      await head.body?.cancel();
+      if (head.status === 200) {
+        entry.status = 412;
+        response.writeHead(412, { "content-type": "application/xml" });
+        response.end(
+          `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>`,
+          () => entry.end = performance.now(),
+        );
+        return;
+      }
+    }
     answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
       method,
       headers,
@@ -248,6 +288,8 @@ async function serve(
       entry.end = performance.now();
     });
     return;
+  } finally {
+    release();
   }
   const out: Record<string, string> = {};
   answer.headers.forEach((value, name) => {

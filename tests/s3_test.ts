@@ -14,6 +14,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { decodeHeader, formatTxid } from "../src/ltx/mod.ts";
+import { FileExistsError } from "../src/storage/errors.ts";
 import { S3ReplicaClient } from "../src/storage/s3_client.ts";
 import {
   type LtxFileInfo,
@@ -461,4 +462,67 @@ Deno.test("open() reads a replica Litestream's extension wrote to S3 itself, in 
     db.get<{ t: string }>("SELECT litestream_txid() AS t")!.t,
     "0000000000000003",
   );
+});
+
+Deno.test("S3ReplicaClient.createFile(): of two writers racing for one name, exactly one wins", async () => {
+  await using server = await startS3Server();
+  const url = s3Url(server.endpoint, server.bucket, "race");
+  const writers = [0, 1].map(() =>
+    new S3ReplicaClient(url, { env: S3RVER_ENV })
+  );
+  const name = { level: 0, minTxid: 1n, maxTxid: 1n };
+  for (let round = 0; round < 5; round++) {
+    const file = {
+      ...name,
+      minTxid: BigInt(round + 1),
+      maxTxid: BigInt(round + 1),
+    };
+    const bytes = writers.map((_, i) =>
+      new Uint8Array(1000).fill(round * 2 + i)
+    );
+    const outcomes = await Promise.allSettled(
+      writers.map((w, i) => w.createFile(file, bytes[i])),
+    );
+    const won = outcomes.findIndex((o) => o.status === "fulfilled");
+    assert.notEqual(won, -1, `round ${round}: nobody won`);
+    const lost = outcomes[1 - won];
+    assert.equal(lost.status, "rejected", `round ${round}: both won`);
+    assert.ok(
+      (lost as PromiseRejectedResult).reason instanceof FileExistsError,
+      String((lost as PromiseRejectedResult).reason),
+    );
+    // What is stored is the winner's, whole.
+    const stored = await writers[1 - won].readRange(
+      { ...file, size: 1000, createdAt: 0 },
+      0,
+      1000,
+    );
+    assert.deepEqual(stored, bytes[won], `round ${round}`);
+  }
+  // The same bytes again (a retried write whose first try landed) succeed.
+  const again = { ...name, minTxid: 1n, maxTxid: 1n };
+  const there = await writers[0].readRange(
+    { ...again, size: 1000, createdAt: 0 },
+    0,
+    1000,
+  );
+  await writers[0].createFile(again, there);
+  // And a reader sees the five files.
+  const listed = await writers[0].listFiles(0);
+  assert.deepEqual(listed.map((f) => f.maxTxid), [1n, 2n, 3n, 4n, 5n]);
+
+  // Through the storage worker, synchronously, as the engine will write.
+  for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
+  const engine = new WorkerReplicaClient(url);
+  try {
+    const sixth = { level: 0, minTxid: 6n, maxTxid: 6n };
+    engine.createFileSync(sixth, new Uint8Array([6]));
+    assert.throws(
+      () => engine.createFileSync(sixth, new Uint8Array([7])),
+      FileExistsError,
+    );
+    assert.equal(engine.listAllSync().length, 6);
+  } finally {
+    engine.close();
+  }
 });

@@ -46,7 +46,9 @@ export type WireRequest =
   | { op: "poll"; id: number; intervalMs: number; seen: number }
   | { op: "read"; id: number; reads: WireRead[]; maxInFlight: number }
   | { op: "close"; id: number }
-  | { op: "cache"; id: number; file: WireFile; path: string; maxBytes: number };
+  | { op: "cache"; id: number; file: WireFile; path: string; maxBytes: number }
+  /** The file's bytes follow the header. */
+  | { op: "create"; id: number; file: WireFile; length: number };
 
 /** Answers the worker sends: a header, and for reads, bytes after it. */
 export type WireResponse =

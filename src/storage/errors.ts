@@ -23,6 +23,21 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * A create-only write found the file already there: another writer made
+ * it first (write mode's conflict, detected by the storage itself).
+ */
+export class FileExistsError extends StorageError {
+  /**
+   * @param message Which file, and where.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, retryable: false });
+    this.name = "FileExistsError";
+  }
+}
+
 /** A replica URL that cannot be used: unknown scheme, missing path, bad option. */
 export class ReplicaUrlError extends Error {
   /**

@@ -9,10 +9,11 @@
  */
 
 import { ltxDir, ltxPath, parseFileName, SNAPSHOT_LEVEL } from "../ltx/mod.ts";
-import { StorageError } from "./errors.ts";
+import { FileExistsError, StorageError } from "./errors.ts";
 import type {
   Listing,
   LtxFileInfo,
+  LtxFileName,
   RangeRequest,
   ReplicaClient,
   SyncReplicaClient,
@@ -153,6 +154,50 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
     return Promise.resolve().then(() =>
       this.readRangeSync(file, offset, length)
     );
+  }
+
+  /**
+   * {@inheritDoc SyncReplicaClient.createFileSync}
+   *
+   * The bytes go to a temporary file, fsync'd, then hard-linked to the
+   * file's name, which fails if the name exists: no writer ever replaces
+   * another's file, and none is seen half-written.
+   */
+  createFileSync(file: LtxFileName, bytes: Uint8Array): void {
+    const path = this.pathOf(file);
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    const temp = `${dir}/.${crypto.randomUUID()}.tmp`;
+    try {
+      Deno.mkdirSync(dir, { recursive: true });
+      const out = Deno.openSync(temp, { write: true, createNew: true });
+      try {
+        let done = 0;
+        while (done < bytes.length) done += out.writeSync(bytes.subarray(done));
+        out.syncSync();
+      } finally {
+        out.close();
+      }
+      Deno.linkSync(temp, path);
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) {
+        throw new FileExistsError(
+          `"${path}" exists: another writer made it first`,
+          { cause: error },
+        );
+      }
+      throw this.#storageError(`Cannot write "${path}"`, error);
+    } finally {
+      try {
+        Deno.removeSync(temp);
+      } catch {
+        // Not made, or already gone.
+      }
+    }
+  }
+
+  /** {@inheritDoc ReplicaClient.createFile} */
+  createFile(file: LtxFileName, bytes: Uint8Array): Promise<void> {
+    return Promise.resolve().then(() => this.createFileSync(file, bytes));
   }
 
   /** Closes every open file handle; the client stays usable. */

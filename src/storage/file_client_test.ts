@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FileExistsError } from "./errors.ts";
 import { FileReplicaClient } from "./file_client.ts";
 
 Deno.test("FileReplicaClient.readRangesSync() reads each range, in request order", async () => {
@@ -59,3 +60,27 @@ Deno.test("FileReplicaClient.listAllSync() lists every level, by level; pollSync
 function of(byte: number): Uint8Array {
   return new Uint8Array(8).fill(byte);
 }
+
+Deno.test("FileReplicaClient.createFileSync() writes a new file, and refuses to replace one", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lsvfs-create-" });
+  try {
+    const client = new FileReplicaClient(root);
+    const name = { level: 0, minTxid: 3n, maxTxid: 3n };
+    client.createFileSync(name, new Uint8Array([1, 2, 3]));
+    assert.throws(
+      () => client.createFileSync(name, new Uint8Array([9])),
+      (e) => e instanceof FileExistsError && /another writer/.test(e.message),
+    );
+    assert.deepEqual(
+      Deno.readFileSync(client.pathOf(name)),
+      new Uint8Array([1, 2, 3]),
+    );
+    // No temporary file is left behind.
+    assert.deepEqual(
+      [...Deno.readDirSync(`${root}/ltx/0`)].map((e) => e.name),
+      ["0000000000000003-0000000000000003.ltx"],
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});

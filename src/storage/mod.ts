@@ -16,11 +16,12 @@
 export type {
   Listing,
   LtxFileInfo,
+  LtxFileName,
   RangeRequest,
   ReplicaClient,
   SyncReplicaClient,
 } from "./replica_client.ts";
-export { ReplicaUrlError, StorageError } from "./errors.ts";
+export { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
 export {
   DEFAULT_DISK_CACHE_SIZE,
   DiskCache,

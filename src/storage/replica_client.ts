@@ -37,7 +37,17 @@ export interface ReplicaClient {
     offset: number,
     length: number,
   ): Promise<Uint8Array>;
+  /**
+   * Writes a new LTX file, only if no file of that name exists, atomically:
+   * of two writers racing for one name, exactly one succeeds.
+   *
+   * @throws {FileExistsError} When the file exists (with other bytes).
+   */
+  createFile?(file: LtxFileName, bytes: Uint8Array): Promise<void>;
 }
+
+/** What names an LTX file in a replica. */
+export type LtxFileName = Pick<LtxFileInfo, "level" | "minTxid" | "maxTxid">;
 
 /** One range read of a batch. */
 export interface RangeRequest {
@@ -105,6 +115,13 @@ export interface SyncReplicaClient {
    * no disk cache or the copy exists.
    */
   keepLocal?(file: LtxFileInfo): void;
+  /**
+   * {@linkcode ReplicaClient.createFile}, blocking until the storage
+   * confirmed the write.
+   *
+   * @throws {FileExistsError} When the file exists (with other bytes).
+   */
+  createFileSync?(file: LtxFileName, bytes: Uint8Array): void;
   /** Releases open handles; idempotent. */
   close(): void;
 }

@@ -22,12 +22,17 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { ltxPath, parseFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
-import { ReplicaUrlError, StorageError } from "./errors.ts";
-import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
+import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
+import type {
+  LtxFileInfo,
+  LtxFileName,
+  ReplicaClient,
+} from "./replica_client.ts";
 import { redactUrl } from "./replica_url.ts";
 
 /**
@@ -379,6 +384,53 @@ export class S3ReplicaClient implements ReplicaClient {
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
     return found;
+  }
+
+  /**
+   * {@inheritDoc ReplicaClient.createFile}
+   *
+   * A PutObject with `If-None-Match: *`, in the layout the replica's files
+   * are in (`ltx/<level>/` for a new one). A 412 after a retry may be the
+   * retried write's own first attempt: the object is read back, and the
+   * same bytes count as written.
+   */
+  async createFile(file: LtxFileName, bytes: Uint8Array): Promise<void> {
+    const name = ltxPath(file.level, file.minTxid, file.maxTxid);
+    const layout = this.#layoutsSeen.size === 1 && this.#layoutsSeen.has(1)
+      ? LAYOUTS[1]
+      : LAYOUTS[0];
+    const key = this.#key(
+      `${layout(file.level)}${name.slice(name.lastIndexOf("/") + 1)}`,
+    );
+    try {
+      await this.#retry(`write "${key}"`, (signal) =>
+        this.#s3.send(
+          new PutObjectCommand({
+            Bucket: this.settings.bucket,
+            Key: key,
+            Body: bytes,
+            IfNoneMatch: "*",
+          }),
+          { abortSignal: signal },
+        ));
+    } catch (error) {
+      const cause = (error as StorageError).cause as
+        | { $metadata?: { httpStatusCode?: number } }
+        | undefined;
+      if (cause?.$metadata?.httpStatusCode !== 412) throw error;
+      const info = { ...file, size: bytes.length, createdAt: 0 };
+      this.#keys.set(name, key);
+      const there = await this.readRange(info, 0, bytes.length).catch(() =>
+        undefined
+      );
+      if (there === undefined || !there.every((b, i) => b === bytes[i])) {
+        throw new FileExistsError(
+          `"${key}" in bucket "${this.settings.bucket}" exists: another writer made it first`,
+          { cause: error },
+        );
+      }
+    }
+    this.#keys.set(name, key);
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */

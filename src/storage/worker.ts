@@ -209,6 +209,7 @@ function stopPoller(id: number): void {
 
 async function handle(
   request: WireRequest,
+  bytes?: Uint8Array,
 ): Promise<[WireResponse, Uint8Array[]]> {
   switch (request.op) {
     case "open":
@@ -260,6 +261,14 @@ async function handle(
       await Promise.all(Array.from({ length: lanes }, lane));
       return [{ ok: true, lengths: results.map((r) => r.length) }, results];
     }
+    case "create": {
+      const c = client(request.id);
+      if (c.createFile === undefined) {
+        throw new StorageError(`Replica "${c.url}" cannot be written`);
+      }
+      await c.createFile(toFile(request.file), bytes!);
+      return [{ ok: true }, []];
+    }
     case "cache": {
       // In the background: the engine goes on reading meanwhile.
       const { path } = request;
@@ -296,8 +305,11 @@ async function serve(control: Int32Array, data: SharedArrayBuffer) {
     let response: WireResponse;
     let payloads: Uint8Array[] = [];
     try {
-      const { header } = readMessage<WireRequest>(data);
-      [response, payloads] = await handle(header);
+      const { header, payloadAt } = readMessage<WireRequest>(data);
+      const bytes = header.op === "create"
+        ? new Uint8Array(data, payloadAt, header.length).slice()
+        : undefined;
+      [response, payloads] = await handle(header, bytes);
     } catch (error) {
       response = { ok: false, ...failureOf(error) };
     }

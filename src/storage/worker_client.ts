@@ -23,10 +23,11 @@ import {
   writeMessage,
 } from "./_channel.ts";
 import { Worker } from "node:worker_threads";
-import { StorageError } from "./errors.ts";
+import { FileExistsError, StorageError } from "./errors.ts";
 import type {
   Listing,
   LtxFileInfo,
+  LtxFileName,
   RangeRequest,
   SyncReplicaClient,
 } from "./replica_client.ts";
@@ -75,6 +76,7 @@ class StorageWorker {
   call(
     request: WireRequest,
     timeoutMs: number,
+    payloads: readonly Uint8Array[] = [],
   ): { header: WireResponse; payloadAt: number } {
     if (this.broken) {
       throw new StorageError(
@@ -82,7 +84,7 @@ class StorageWorker {
         { retryable: true },
       );
     }
-    writeMessage(this.data, request);
+    writeMessage(this.data, request, payloads);
     const seq = ++this.#seq;
     Atomics.store(this.control, REQUEST_SEQ, seq);
     Atomics.notify(this.control, REQUEST_SEQ);
@@ -179,14 +181,18 @@ export class WorkerReplicaClient implements SyncReplicaClient {
     }
   }
 
-  #call(request: WireRequest): { header: WireResponse; payloadAt: number } {
+  #call(
+    request: WireRequest,
+    payloads?: readonly Uint8Array[],
+  ): { header: WireResponse; payloadAt: number } {
     const worker = this.#worker;
     if (worker === undefined) {
       throw new StorageError(`Replica "${this.url}" is closed`);
     }
-    const answer = worker.call(request, this.#timeoutMs);
+    const answer = worker.call(request, this.#timeoutMs, payloads);
     const h = answer.header;
     if (!h.ok) {
+      if (h.name === "FileExistsError") throw new FileExistsError(h.message);
       throw new StorageError(h.message, { retryable: h.retryable });
     }
     return answer;
@@ -231,6 +237,16 @@ export class WorkerReplicaClient implements SyncReplicaClient {
   /** {@inheritDoc SyncReplicaClient.localPath} */
   localPath(file: LtxFileInfo): string | undefined {
     return this.#cache?.localPath(file);
+  }
+
+  /** {@inheritDoc SyncReplicaClient.createFileSync} */
+  createFileSync(file: LtxFileName, bytes: Uint8Array): void {
+    this.#call({
+      op: "create",
+      id: this.#id,
+      file: toWire({ ...file, size: bytes.length, createdAt: 0 }),
+      length: bytes.length,
+    }, [bytes]);
   }
 
   /** {@inheritDoc SyncReplicaClient.keepLocal} */
