@@ -1,15 +1,20 @@
 /**
- * The files write mode will upload: transactions committed to a
- * {@linkcode WriteBuffer} and built into a level-0 LTX file on top of a
- * replica Litestream's extension wrote. The file must read back, with the
- * rows the writer committed, through our decoder, our VFS and Litestream's
- * own extension. The pages come from real SQLite writes: a plain copy of
- * the replica, changed with libsqlite3, page by page against the base.
+ * Write mode below the VFS: transactions committed to a
+ * {@linkcode WriteBuffer}, built into level-0 LTX files and synced by a
+ * {@linkcode WriteSession} on top of a replica Litestream's extension
+ * wrote. What is uploaded must read back, with the rows the writer
+ * committed, through our decoder, our VFS and Litestream's own extension;
+ * a second writer must get a conflict, never overwrite. The pages come
+ * from real SQLite writes: a plain copy of the replica, changed with
+ * libsqlite3, page by page against the base.
  */
 
 import assert from "node:assert/strict";
 import { open } from "../mod.ts";
 import { buildLevel0File } from "../src/engine/level0_file.ts";
+import { Replica } from "../src/engine/replica.ts";
+import { ConflictError, WriteSession } from "../src/engine/write_session.ts";
+import { FileReplicaClient } from "../src/storage/mod.ts";
 import { WriteBuffer } from "../src/engine/write_buffer.ts";
 import {
   databaseChecksum,
@@ -52,12 +57,13 @@ function commitChanges(
   base: string,
   changed: string,
   buffer: WriteBuffer,
+  changes: readonly string[] = CHANGES,
 ): number {
   Deno.copyFileSync(base, changed);
   {
     using db = new PlainDatabase(changed);
     db.exec("PRAGMA journal_mode = DELETE");
-    for (const sql of CHANGES) db.exec(sql);
+    for (const sql of changes) db.exec(sql);
   }
   const before = pagesOf(base, buffer.pageSize);
   const after = pagesOf(changed, buffer.pageSize);
@@ -187,6 +193,126 @@ Deno.test("a new database's first level-0 file carries the database checksum our
     Deno.writeFileSync(`${replica}/${ltxPath(0, 1n, 1n)}`, built.bytes);
     using db = open(`file://${replica}`);
     assert.deepEqual(db.get("SELECT count(*) AS n FROM t"), { n: 500 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a write session syncs transaction after transaction, and a second writer gets a conflict, never an overwrite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lsvfs-session-" });
+  try {
+    const replica = `${dir}/replica`;
+    await makeLitestreamReplica(replica, [
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)",
+      "INSERT INTO t (body) VALUES ('first')",
+    ]);
+    const base = `${dir}/base.db`;
+    await hydrateWithLitestream(replica, base);
+    const pageSize = 4096;
+    const openSession = (name: string) => {
+      const basePages = pagesOf(base, pageSize);
+      return new WriteSession({
+        replica: new Replica(new FileReplicaClient(replica)),
+        bufferPath: `${dir}/${name}.buffer`,
+        pageSize,
+        base: { txid: 2n, checksum: 0n, pageCount: basePages.length },
+        readBase: (pgno, out) => out.set(basePages[pgno - 1]),
+      });
+    };
+    const writer = openSession("a");
+    const rival = openSession("b");
+
+    // The writer: two syncs of one transaction each, the second on the first.
+    let current = base;
+    for (
+      const [i, sql] of [
+        "INSERT INTO t (body) VALUES ('a1')",
+        "UPDATE t SET body = 'A' || body",
+      ].entries()
+    ) {
+      const next = `${dir}/a${i}.db`;
+      commitChanges(current, next, writer.buffer, [sql]);
+      assert.equal(writer.sync(), 3n + BigInt(i));
+      assert.equal(writer.buffer.isEmpty, true);
+      current = next;
+    }
+    assert.equal(writer.sync(), undefined, "nothing left to sync");
+
+    // The rival built on TXID 2 too: its sync conflicts, and keeps its work.
+    commitChanges(base, `${dir}/b.db`, rival.buffer, [
+      "INSERT INTO t (body) VALUES ('b1')",
+    ]);
+    assert.throws(
+      () => rival.sync(),
+      (e) =>
+        e instanceof ConflictError && /TXID 0000000000000004/.test(e.message) &&
+        e.bufferPath === `${dir}/b.buffer`,
+    );
+    assert.equal(rival.buffer.transactions, 1);
+    rival.close();
+    writer.close();
+
+    const want = plainGet(
+      current,
+      "SELECT group_concat(body, ',') AS v FROM t",
+    );
+    assert.deepEqual(want, { v: "Afirst,Aa1" });
+    assert.equal(
+      await queryWithLitestream(
+        replica,
+        ".mode list\nSELECT group_concat(body, ',') FROM t;\nPRAGMA integrity_check;",
+      ),
+      "Afirst,Aa1\nok",
+    );
+    using db = open(`file://${replica}`);
+    assert.deepEqual(
+      db.get("SELECT group_concat(body, ',') AS v FROM t"),
+      want,
+    );
+
+    // A rival that reopens its buffer (as after a crash) still holds its
+    // transaction, and still conflicts.
+    const reopened = openSession("b");
+    assert.equal(reopened.buffer.transactions, 1);
+    assert.throws(() => reopened.sync(), ConflictError);
+    reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a write session takes up a buffer a crashed process left, and syncs it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lsvfs-session-" });
+  try {
+    const replica = `${dir}/replica`;
+    await makeLitestreamReplica(replica, [
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)",
+    ]);
+    const base = `${dir}/base.db`;
+    await hydrateWithLitestream(replica, base);
+    const basePages = pagesOf(base, 4096);
+    const session = () =>
+      new WriteSession({
+        replica: new Replica(new FileReplicaClient(replica)),
+        bufferPath: `${dir}/buffer`,
+        pageSize: 4096,
+        base: { txid: 1n, checksum: 0n, pageCount: basePages.length },
+        readBase: (pgno, out) => out.set(basePages[pgno - 1]),
+      });
+    const crashed = session();
+    commitChanges(base, `${dir}/changed.db`, crashed.buffer, [
+      "INSERT INTO t (body) VALUES ('committed before the crash')",
+    ]);
+    // No sync, no close: the process is gone.
+    const next = session();
+    assert.equal(next.buffer.transactions, 1);
+    assert.equal(next.sync(), 2n);
+    next.close();
+    crashed.close();
+    using db = open(`file://${replica}`);
+    assert.deepEqual(db.get("SELECT body FROM t"), {
+      body: "committed before the crash",
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

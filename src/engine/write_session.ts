@@ -1,0 +1,162 @@
+/**
+ * A write-mode session: the transactions of one writer, kept in its
+ * {@linkcode WriteBuffer} and synced to the replica as one level-0 LTX file
+ * at a time (ARCHITECTURE.md, "Writes"). Not yet wired to the VFS: this is
+ * the part that decides what is uploaded, when it may be, and what happens
+ * to the buffer.
+ *
+ * A sync uploads only on top of the state the buffer was built on: the
+ * replica's latest TXID must still be the base's, and the upload itself is
+ * create-only, so that of two writers racing for the next TXID exactly one
+ * wins. The loser gets a {@linkcode ConflictError}; its transactions stay in
+ * its buffer for inspection. The buffer is emptied only once the storage
+ * confirmed the upload; any other failure leaves it as it was, to try again.
+ *
+ * @module
+ */
+
+import { formatTxid } from "../ltx/mod.ts";
+import { FileExistsError, type SyncReplicaClient } from "../storage/mod.ts";
+import { buildLevel0File } from "./level0_file.ts";
+import type { Replica } from "./replica.ts";
+import { type WriteBase, WriteBuffer } from "./write_buffer.ts";
+
+/** Thrown by a sync when another writer moved the replica on first. */
+export class ConflictError extends Error {
+  /** The buffer that keeps this writer's transactions. */
+  readonly bufferPath: string;
+
+  /**
+   * @param message What happened and where the transactions are.
+   * @param bufferPath The buffer file.
+   * @param options Standard error options.
+   */
+  constructor(message: string, bufferPath: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConflictError";
+    this.bufferPath = bufferPath;
+  }
+}
+
+/** A client that can create files. */
+type WritableClient =
+  & SyncReplicaClient
+  & Required<Pick<SyncReplicaClient, "createFileSync">>;
+
+/** What a session starts from. */
+export interface WriteSessionOptions {
+  /** The replica written to; its client must support create-only writes. */
+  replica: Replica;
+  /** The write buffer's file. */
+  bufferPath: string;
+  /** The database page size. */
+  pageSize: number;
+  /** The replica state new transactions apply to, and its size in pages. */
+  base: WriteBase & { pageCount: number };
+  /** Reads a page of the base state, for database checksums. */
+  readBase: (pgno: number, out: Uint8Array) => void;
+  /** Clock in ms, for file timestamps. */
+  now?: () => number;
+}
+
+/** One writer's transactions and their syncs. */
+export class WriteSession {
+  /** The write buffer. */
+  readonly buffer: WriteBuffer;
+  #replica: Replica;
+  #client: WritableClient;
+  #basePageCount: number;
+  #readBase: (pgno: number, out: Uint8Array) => void;
+  #now: () => number;
+
+  /**
+   * Opens the session and its buffer, taking up the transactions a crashed
+   * process left in it (see {@linkcode WriteBuffer.open}): they sync on top
+   * of the base they were made on, or conflict.
+   *
+   * @param options The replica, buffer, page size and base.
+   * @throws {TypeError} When the replica cannot be written to.
+   */
+  constructor(options: WriteSessionOptions) {
+    const client = options.replica.client;
+    if (client.createFileSync === undefined) {
+      throw new TypeError(
+        `Replica "${options.replica.url}" cannot be written to in this version`,
+      );
+    }
+    this.#client = client as WritableClient;
+    this.#replica = options.replica;
+    this.buffer = WriteBuffer.open(
+      options.bufferPath,
+      options.pageSize,
+      options.base,
+    );
+    this.#basePageCount = options.base.pageCount;
+    this.#readBase = options.readBase;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The database size in pages as the writer sees it. */
+  get pageCount(): number {
+    return this.buffer.pageCount ?? this.#basePageCount;
+  }
+
+  /**
+   * Uploads the committed transactions as the next level-0 file.
+   *
+   * @returns The TXID written, or undefined when there was nothing to sync.
+   * @throws {ConflictError} When the replica is no longer at the buffer's
+   * base, or another writer created the same TXID first; the buffer keeps
+   * the transactions.
+   * @throws {StorageError} When the upload failed; the buffer keeps them,
+   * and the next sync tries again.
+   */
+  sync(): bigint | undefined {
+    const buffer = this.buffer;
+    if (buffer.isEmpty) return undefined;
+    const { txid: baseTxid } = buffer.base;
+    const latest = this.#replica.listAll().reduce(
+      (max, f) => f.maxTxid > max ? f.maxTxid : max,
+      0n,
+    );
+    if (latest !== baseTxid) throw this.#conflict(latest);
+    const file = buildLevel0File(
+      buffer,
+      this.#basePageCount,
+      this.#readBase,
+      this.#now(),
+    );
+    try {
+      this.#client.createFileSync(
+        { level: 0, minTxid: file.txid, maxTxid: file.txid },
+        file.bytes,
+      );
+    } catch (error) {
+      if (error instanceof FileExistsError) {
+        throw this.#conflict(file.txid, error);
+      }
+      throw error;
+    }
+    this.#basePageCount = buffer.pageCount!;
+    buffer.reset({ txid: file.txid, checksum: file.checksum });
+    return file.txid;
+  }
+
+  /** Closes the buffer; unsynced transactions stay in it for the next open. */
+  close(): void {
+    this.buffer.close();
+  }
+
+  #conflict(latest: bigint, cause?: unknown): ConflictError {
+    const buffer = this.buffer;
+    return new ConflictError(
+      `Another writer moved "${this.#replica.url}" to TXID ${
+        formatTxid(latest)
+      } after this writer's base ${
+        formatTxid(buffer.base.txid)
+      }: nothing was uploaded, and this writer's ${buffer.transactions} transaction(s) stay in "${buffer.path}"`,
+      buffer.path,
+      { cause },
+    );
+  }
+}
