@@ -380,9 +380,10 @@ static struct {
   unsigned char *aBuf;     /* Message buffer: requests, then answers */
   size_t nBuf;             /* Bytes allocated at aBuf */
   size_t nMsg;             /* Bytes of the message in aBuf */
+  int nUnread;             /* Answers sent for but not read (end_read) */
   char zDeath[LSVFS_ERRMSG_SIZE]; /* How the last child ended, or "" */
   char zLibPath[PATH_MAX]; /* This library's absolute path, or "" */
-} gLsvfsPipe = { 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, "", "" };
+} gLsvfsPipe = { 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, "", "" };
 
 /* The last pipe port error of this thread, for error_message. */
 static _Thread_local char tLsvfsPipeErr[LSVFS_ERRMSG_SIZE];
@@ -540,6 +541,7 @@ static void lsvfsPipeStop(const char *zWhy, int bKill){
   if( gLsvfsPipe.fd>=0 ) close(gLsvfsPipe.fd);
   gLsvfsPipe.fd = -1;
   gLsvfsPipe.pid = 0;
+  gLsvfsPipe.nUnread = 0;
   if( pid>0 ){
     int status = 0;
     pid_t r;
@@ -727,19 +729,44 @@ static void lsvfsPipeCheckFork(void){
 }
 
 /*
-** Sends the request in gLsvfsPipe.aBuf (its body prepared by lsvfsPipeBody)
-** and reads the answer into it: on SQLITE_OK, the answer's body is at
-** aBuf+4, gLsvfsPipe.nMsg bytes, and begins with the engine's result code.
-** A dead, hung or garbled child is stopped and the call returns ioerr with
-** this thread's error set. Called inside lsvfsPipeEnter().
+** Stops a child whose transfer (LSVFS_XFER_* rc) failed, with the reason
+** as this thread's error, and returns ioerr.
 */
-static int lsvfsPipeRoundTrip(int ioerr){
-  sqlite3_int64 iDeadline = lsvfsPipeNowMs() + gLsvfsPipe.msTimeout;
-  size_t n;
+static int lsvfsPipeXferFailed(int rc, int ioerr){
+  char zWhy[96];
+  if( rc==LSVFS_XFER_CLOSED ){
+    lsvfsPipeStop("closed its pipe", 0);
+  }else if( rc==LSVFS_XFER_TIMEOUT ){
+    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "did not answer within %d ms "
+                     "(LSVFS_ENGINE_TIMEOUT_MS)",
+                     gLsvfsPipe.msTimeout);
+    lsvfsPipeStop(zWhy, 1);
+  }else{
+    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "could not be reached (%s)",
+                     strerror(errno));
+    lsvfsPipeStop(zWhy, 1);
+  }
+  return ioerr;
+}
+
+/*
+** Sends the request in gLsvfsPipe.aBuf (nMsg bytes after its length).
+** Returns SQLITE_OK, or ioerr once the child is stopped.
+*/
+static int lsvfsPipeSendRequest(int ioerr, sqlite3_int64 iDeadline){
   int rc;
   lsvfsPut32(gLsvfsPipe.aBuf, gLsvfsPipe.nMsg);
   rc = lsvfsPipeSend(gLsvfsPipe.aBuf, gLsvfsPipe.nMsg+4, iDeadline);
-  if( rc==LSVFS_XFER_OK ) rc = lsvfsPipeRecv(gLsvfsPipe.aBuf, 4, iDeadline);
+  return rc==LSVFS_XFER_OK ? SQLITE_OK : lsvfsPipeXferFailed(rc, ioerr);
+}
+
+/*
+** Reads one answer into gLsvfsPipe.aBuf (body from aBuf+4, nMsg bytes).
+** Returns SQLITE_OK, SQLITE_NOMEM, or ioerr once the child is stopped.
+*/
+static int lsvfsPipeRecvAnswer(int ioerr, sqlite3_int64 iDeadline){
+  size_t n;
+  int rc = lsvfsPipeRecv(gLsvfsPipe.aBuf, 4, iDeadline);
   if( rc==LSVFS_XFER_OK ){
     n = (size_t)lsvfsGet32(gLsvfsPipe.aBuf);
     if( n<4 || n>LSVFS_WIRE_MAX ){
@@ -752,26 +779,33 @@ static int lsvfsPipeRoundTrip(int ioerr){
     }
     rc = lsvfsPipeRecv(gLsvfsPipe.aBuf+4, n, iDeadline);
   }
-  if( rc==LSVFS_XFER_CLOSED ){
-    lsvfsPipeStop("closed its pipe", 0);
-    return ioerr;
+  return rc==LSVFS_XFER_OK ? SQLITE_OK : lsvfsPipeXferFailed(rc, ioerr);
+}
+
+/*
+** Sends the request in gLsvfsPipe.aBuf (its body prepared by lsvfsPipeBody)
+** and reads the answer into it: on SQLITE_OK, the answer's body is at
+** aBuf+4, gLsvfsPipe.nMsg bytes, and begins with the engine's result code.
+** First come the answers to earlier end_read requests, which are not
+** waited for when they are sent (one round trip less per transaction); a
+** failed one is logged here. A dead, hung or garbled child is stopped and
+** the call returns ioerr with this thread's error set. Called inside
+** lsvfsPipeEnter().
+*/
+static int lsvfsPipeRoundTrip(int ioerr){
+  sqlite3_int64 iDeadline = lsvfsPipeNowMs() + gLsvfsPipe.msTimeout;
+  int rc = lsvfsPipeSendRequest(ioerr, iDeadline);
+  while( rc==SQLITE_OK && gLsvfsPipe.nUnread>0 ){
+    rc = lsvfsPipeRecvAnswer(ioerr, iDeadline);
+    if( rc!=SQLITE_OK ) break;
+    gLsvfsPipe.nUnread--;
+    if( gLsvfsPipe.nMsg>=4 && lsvfsGet32(gLsvfsPipe.aBuf+4)!=SQLITE_OK ){
+      sqlite3_log(SQLITE_IOERR_UNLOCK, "litestream: end read failed: %.*s",
+                  (int)(gLsvfsPipe.nMsg-4), (const char*)gLsvfsPipe.aBuf+8);
+    }
   }
-  if( rc==LSVFS_XFER_TIMEOUT ){
-    char zWhy[96];
-    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "did not answer within %d ms "
-                     "(LSVFS_ENGINE_TIMEOUT_MS)",
-                     gLsvfsPipe.msTimeout);
-    lsvfsPipeStop(zWhy, 1);
-    return ioerr;
-  }
-  if( rc!=LSVFS_XFER_OK ){
-    char zWhy[96];
-    sqlite3_snprintf((int)sizeof(zWhy), zWhy, "could not be reached (%s)",
-                     strerror(errno));
-    lsvfsPipeStop(zWhy, 1);
-    return ioerr;
-  }
-  return SQLITE_OK;
+  if( rc==SQLITE_OK ) rc = lsvfsPipeRecvAnswer(ioerr, iDeadline);
+  return rc;
 }
 
 /*
@@ -961,7 +995,10 @@ static int lsvfsPipeEndRead(int iFile){
   lsvfsPipeEnter();
   if( lsvfsPipeFileRequest(iFile, LSVFS_OP_END_READ, 0,
                            SQLITE_IOERR_UNLOCK, &rc) ){
-    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_UNLOCK);
+    /* Sent, not waited for: the next round trip reads its answer. */
+    rc = lsvfsPipeSendRequest(SQLITE_IOERR_UNLOCK,
+                              lsvfsPipeNowMs() + gLsvfsPipe.msTimeout);
+    if( rc==SQLITE_OK ) gLsvfsPipe.nUnread++;
   }
   lsvfsPipeLeave();
   return rc;
