@@ -412,30 +412,21 @@ async function main(): Promise<void> {
     { name: "lsvfs", client: "sqlite3", extension: ours, target: url },
     { name: "lsvfs (Deno)", client: "deno", target: url },
   ];
+  const hydratedWith = (name: string, extension: string): Variant => ({
+    name: `${name} + hydration`,
+    client: "sqlite3",
+    extension,
+    target: url,
+    env: {
+      LITESTREAM_HYDRATION_ENABLED: "true",
+      LITESTREAM_HYDRATION_PATH: `${hydration}/${name}.db`,
+    },
+    settleSeconds: 5,
+  });
   const hydrated: Variant[] = [
     { name: "plain SQLite", client: "sqlite3", target: plain },
-    {
-      name: "Litestream + hydration",
-      client: "sqlite3",
-      extension: theirs,
-      target: url,
-      env: {
-        LITESTREAM_HYDRATION_ENABLED: "true",
-        LITESTREAM_HYDRATION_PATH: `${hydration}/litestream.db`,
-      },
-      settleSeconds: 5,
-    },
-    {
-      name: "lsvfs + hydration",
-      client: "sqlite3",
-      extension: ours,
-      target: url,
-      env: {
-        LITESTREAM_HYDRATION_ENABLED: "true",
-        LITESTREAM_HYDRATION_PATH: `${hydration}/lsvfs.db`,
-      },
-      settleSeconds: 5,
-    },
+    hydratedWith("Litestream", theirs),
+    hydratedWith("lsvfs", ours),
   ];
   const tables: string[] = [];
   const results: Record<string, Row[]> = {};

@@ -13,7 +13,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { decodeHeader, formatTxid } from "../src/ltx/mod.ts";
+import { decodeHeader, formatFileName } from "../src/ltx/mod.ts";
 import { FileExistsError } from "../src/storage/errors.ts";
 import { S3ReplicaClient } from "../src/storage/s3_client.ts";
 import {
@@ -335,7 +335,7 @@ Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller",
       await s3.send(
         new DeleteObjectCommand({
           Bucket: server.bucket,
-          Key: `db/ltx/0/${formatTxid(f.minTxid)}-${formatTxid(f.maxTxid)}.ltx`,
+          Key: `db/ltx/0/${formatFileName(f.minTxid, f.maxTxid)}`,
         }),
       );
     }

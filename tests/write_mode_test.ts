@@ -198,6 +198,26 @@ Deno.test("a new database's first level-0 file carries the database checksum our
   }
 });
 
+/**
+ * A write session on a folder replica, based on `base`, a copy restored at
+ * `txid` (Litestream's write-mode files track no database checksum).
+ */
+function sessionOn(
+  replica: string,
+  base: string,
+  bufferPath: string,
+  txid: bigint,
+): WriteSession {
+  const basePages = pagesOf(base, 4096);
+  return new WriteSession({
+    replica: new Replica(new FileReplicaClient(replica)),
+    bufferPath,
+    pageSize: 4096,
+    base: { txid, checksum: 0n, pageCount: basePages.length },
+    readBase: (pgno, out) => out.set(basePages[pgno - 1]),
+  });
+}
+
 Deno.test("a write session syncs transaction after transaction, and a second writer gets a conflict, never an overwrite", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lsvfs-session-" });
   try {
@@ -208,17 +228,8 @@ Deno.test("a write session syncs transaction after transaction, and a second wri
     ]);
     const base = `${dir}/base.db`;
     await hydrateWithLitestream(replica, base);
-    const pageSize = 4096;
-    const openSession = (name: string) => {
-      const basePages = pagesOf(base, pageSize);
-      return new WriteSession({
-        replica: new Replica(new FileReplicaClient(replica)),
-        bufferPath: `${dir}/${name}.buffer`,
-        pageSize,
-        base: { txid: 2n, checksum: 0n, pageCount: basePages.length },
-        readBase: (pgno, out) => out.set(basePages[pgno - 1]),
-      });
-    };
+    const openSession = (name: string) =>
+      sessionOn(replica, base, `${dir}/${name}.buffer`, 2n);
     const writer = openSession("a");
     const rival = openSession("b");
 
@@ -290,15 +301,7 @@ Deno.test("a write session takes up a buffer a crashed process left, and syncs i
     ]);
     const base = `${dir}/base.db`;
     await hydrateWithLitestream(replica, base);
-    const basePages = pagesOf(base, 4096);
-    const session = () =>
-      new WriteSession({
-        replica: new Replica(new FileReplicaClient(replica)),
-        bufferPath: `${dir}/buffer`,
-        pageSize: 4096,
-        base: { txid: 1n, checksum: 0n, pageCount: basePages.length },
-        readBase: (pgno, out) => out.set(basePages[pgno - 1]),
-      });
+    const session = () => sessionOn(replica, base, `${dir}/buffer`, 1n);
     const crashed = session();
     commitChanges(base, `${dir}/changed.db`, crashed.buffer, [
       "INSERT INTO t (body) VALUES ('committed before the crash')",

@@ -17,7 +17,7 @@ import {
   removeHydrationFile,
 } from "./hydration.ts";
 import { readAt } from "./_file_io.ts";
-import { type HydrationProgress, HydrationState } from "./hydration_state.ts";
+import { HydrationState } from "./hydration_state.ts";
 import type { HydrationWorkerData } from "./hydration_worker.ts";
 
 /** How long {@linkcode Hydrator.close} waits for the worker to stop, in ms. */
@@ -116,11 +116,6 @@ export class Hydrator {
       this.#fileGeneration = generation;
     }
     readAt(this.#file, (pgno - 1) * pageSize, out);
-  }
-
-  /** The progress figures. */
-  progress(): HydrationProgress {
-    return this.state.progress();
   }
 
   /**

@@ -53,7 +53,11 @@ export interface WriteSessionOptions {
   pageSize: number;
   /** The replica state new transactions apply to, and its size in pages. */
   base: WriteBase & { pageCount: number };
-  /** Reads a page of the base state, for database checksums. */
+  /**
+   * Reads a page of the state the buffer currently applies to, for
+   * database checksums (only called when that state tracks one). That
+   * state moves with each sync: the caller reads through its view.
+   */
   readBase: (pgno: number, out: Uint8Array) => void;
   /** Clock in ms, for file timestamps. */
   now?: () => number;

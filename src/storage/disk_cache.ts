@@ -16,7 +16,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { formatTxid } from "../ltx/mod.ts";
+import { formatFileName } from "../ltx/mod.ts";
 import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
 
 /** Default bound of a disk cache, in bytes: 1 GiB. */
@@ -76,9 +76,9 @@ export class DiskCache {
    * @returns Its path under {@linkcode DiskCache.root}.
    */
   pathOf(file: LtxFileInfo): string {
-    return `${this.root}/${file.level}/${formatTxid(file.minTxid)}-${
-      formatTxid(file.maxTxid)
-    }.ltx`;
+    return `${this.root}/${file.level}/${
+      formatFileName(file.minTxid, file.maxTxid)
+    }`;
   }
 
   /**

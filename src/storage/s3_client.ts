@@ -25,7 +25,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { ltxPath, parseFileName } from "../ltx/mod.ts";
+import { formatFileName, ltxPath, parseFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
 import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
@@ -400,7 +400,7 @@ export class S3ReplicaClient implements ReplicaClient {
       ? LAYOUTS[1]
       : LAYOUTS[0];
     const key = this.#key(
-      `${layout(file.level)}${name.slice(name.lastIndexOf("/") + 1)}`,
+      `${layout(file.level)}${formatFileName(file.minTxid, file.maxTxid)}`,
     );
     try {
       await this.#retry(`write "${key}"`, (signal) =>
