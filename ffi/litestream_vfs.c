@@ -108,10 +108,12 @@
 **
 ** Port protocol (every int result is an SQLite result code):
 **
-**   open(zName, aParams, nParams, pFileId, pPageSize): open the main
-**     database zName (the full pathname SQLite gives xOpen). aParams holds
-**     nParams bytes: every URI parameter as "key\0value\0", in URI order.
-**     Sets *pFileId to the port's id for the file and *pPageSize.
+**   open(zName, aParams, nParams, pFileId, pPageSize, pFlags): open the
+**     main database zName (the full pathname SQLite gives xOpen). aParams
+**     holds nParams bytes: every URI parameter as "key\0value\0", in URI
+**     order. Sets *pFileId to the port's id for the file, *pPageSize, and
+**     *pFlags: LSVFS_OPEN_WRITABLE when the file is open for writing
+**     (write mode), else 0.
 **   close(id, aStat, nStat): aStat holds the file's nStat page-cache
 **     counters (lsvfs_cache_stats() order), for the engine to log.
 **   begin_read(id, pVersion, pLocal, pSize): starts a read transaction.
@@ -142,6 +144,19 @@
 **     frame that fails a check, a legacy LZ4 frame, and every page not in
 **     the map (page 1, which the engine patches) go to read_pages, which
 **     reports what is wrong. Counters: lsvfs_cache_stats().
+**   write_lock(id, eLock): SQLITE_LOCK_RESERVED or _EXCLUSIVE to go up
+**     from SHARED (SQLITE_BUSY while another connection of the process
+**     holds the writer's lock, or readers hold the database for EXCLUSIVE;
+**     SQLITE_READONLY in time travel or with write mode off), or
+**     SQLITE_LOCK_SHARED to come back down, which ends the write
+**     transaction: pages written since the last commit are dropped.
+**   write(id, iOfst, aData, nData): stages nData bytes at iOfst, whole
+**     pages; the first write of a new, empty database may set its page size
+**     (nData bytes at offset 0).
+**   truncate(id, iSize): stages the database size.
+**   commit(id, pVersion): makes the staged pages durable (the write buffer
+**     is fsync'd before it returns) and sets *pVersion to the view version
+**     they make: the shim's cache, which holds them, stays valid.
 **   pragma(id, zName, zValue, zOut, nOut, pnOut): a PRAGMA or SQL function
 **     (see lsvfsPortPragma). zName is the pragma's name as written, zValue
 **     its value or NULL for a get. On SQLITE_OK, *pnOut is the result's
@@ -162,8 +177,8 @@
 ** shim maps its own ids onto them, so a new child never sees an old id.
 **
 **   op  call        request fields                  results on SQLITE_OK
-**   1   open        str name, parameter block       u32 id, u32 page size
-**                   ("key\0value\0"... to the end)
+**   1   open        str name, parameter block       u32 id, u32 page size,
+**                   ("key\0value\0"... to the end)  u32 flags
 **   2   close       u32 id, u32 n, n x u64 counters (none)
 **   3   begin_read  u32 id                          u64 view version,
 **                                                   u32 local map generation,
@@ -175,6 +190,11 @@
 **   7   pragma      u32 id, u8 has value, str name, u8 has result,
 **                   [str value]                     result to the end
 **   8   local_map   u32 id                          the map, to the end
+**   9   write_lock  u32 id, u32 lock                (none)
+**   10  write       u32 id, i64 offset, bytes to    (none)
+**                   the end
+**   11  truncate    u32 id, i64 size                (none)
+**   12  commit      u32 id                          u64 view version
 **
 ** error_message makes no request: each answer carries its message, which
 ** the shim keeps per thread.
@@ -237,7 +257,7 @@ SQLITE_EXTENSION_INIT1
 #define LSVFS_ERRMSG_SIZE 512
 
 /* Number of function pointers lsvfs_host_install() takes. */
-#define LSVFS_HOST_NFN 9
+#define LSVFS_HOST_NFN 13
 
 /* Room for one pragma result, NUL included (longer ones are truncated). */
 #define LSVFS_PRAGMA_OUT_SIZE 4096
@@ -257,6 +277,9 @@ SQLITE_EXTENSION_INIT1
 */
 #define LSVFS_RUN_PAGES 64
 #define LSVFS_RUN_BYTES (256 * 1024)
+
+/* open's flag: the file is open for writing (write mode). */
+#define LSVFS_OPEN_WRITABLE 1
 
 /* The kinds of local map (src/engine/local_map.ts). */
 #define LSVFS_LOCAL_FILE 1
@@ -296,7 +319,7 @@ typedef struct LsvfsPort LsvfsPort;
 struct LsvfsPort {
   const char *zName; /* "host" or "pipe", for log messages */
   int (*xOpen)(const char *zName, const char *aParams, int nParams,
-               int *pFileId, int *pPageSize);
+               int *pFileId, int *pPageSize, int *pFlags);
   int (*xClose)(int iFile, const sqlite3_uint64 *aStat, int nStat);
   int (*xBeginRead)(int iFile, sqlite3_uint64 *pVersion,
                     unsigned int *pLocal, sqlite3_int64 *pSize);
@@ -308,6 +331,10 @@ struct LsvfsPort {
   int (*xPragma)(int iFile, const char *zName, const char *zValue,
                  char *zOut, int nOut, int *pnOut);
   int (*xLocalMap)(int iFile, unsigned char *aBuf, int nBuf, int *pnMap);
+  int (*xWriteLock)(int iFile, int eLock);
+  int (*xWrite)(int iFile, sqlite3_int64 iOfst, const void *aData, int nData);
+  int (*xTruncate)(int iFile, sqlite3_int64 iSize);
+  int (*xCommit)(int iFile, sqlite3_uint64 *pVersion);
 };
 
 /*
@@ -341,6 +368,10 @@ struct LsvfsHost {
 #define LSVFS_OP_READ_PAGES 6
 #define LSVFS_OP_PRAGMA 7
 #define LSVFS_OP_LOCAL_MAP 8
+#define LSVFS_OP_WRITE_LOCK 9
+#define LSVFS_OP_WRITE 10
+#define LSVFS_OP_TRUNCATE 11
+#define LSVFS_OP_COMMIT 12
 
 /* Largest message body either side accepts, in bytes. */
 #define LSVFS_WIRE_MAX (16 * 1024 * 1024)

@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { open } from "../mod.ts";
 import { buildLevel0File } from "../src/engine/level0_file.ts";
 import { Replica } from "../src/engine/replica.ts";
-import { ConflictError, WriteSession } from "../src/engine/write_session.ts";
+import { ConflictError } from "../src/engine/errors.ts";
+import { WriteSession } from "../src/engine/write_session.ts";
 import { FileReplicaClient } from "../src/storage/mod.ts";
 import { WriteBuffer } from "../src/engine/write_buffer.ts";
 import {

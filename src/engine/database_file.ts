@@ -44,10 +44,19 @@ export interface PageRun {
   readonly count: number;
 }
 
+/** The lock levels a writer moves between (SQLite's `SQLITE_LOCK_*`). */
+export type WriteLockLevel = "shared" | "reserved" | "exclusive";
+
 /** One main-database file opened through the VFS, as the engine serves it. */
 export interface DatabaseFile {
-  /** Database page size in bytes; fixed for the life of the file. */
+  /**
+   * Database page size in bytes; fixed for the life of the file, except
+   * that the first write to a new, empty database may set it.
+   */
   readonly pageSize: number;
+
+  /** Whether the file is open for writing (write mode). */
+  readonly writable: boolean;
 
   /**
    * Starts a read transaction (SQLite's SHARED lock). Applies whatever the
@@ -133,6 +142,46 @@ export interface DatabaseFile {
    * before the oldest state: the shim returns it as the SQL error.
    */
   pragma(name: string, value: string | null): string | null | undefined;
+
+  /**
+   * Moves the file's write lock: up from SHARED to RESERVED (a write
+   * transaction starts) or EXCLUSIVE (it is about to write pages), or back
+   * down to SHARED, which ends the write transaction and drops the pages
+   * staged since the last {@linkcode DatabaseFile.commit}.
+   *
+   * @param level The level asked for.
+   * @throws {BusyError} When another connection holds the writer's lock,
+   * readers hold the database for EXCLUSIVE, or the writer is in conflict.
+   * @throws {ReadOnlyError} When the file is not writable now (write mode
+   * off, or time travel).
+   */
+  lockWrite(level: WriteLockLevel): void;
+
+  /**
+   * Stages bytes of the write transaction under way: whole pages at a page
+   * boundary. The first write of a new, empty database sets its page size.
+   *
+   * @param offset Where in the database.
+   * @param data The pages.
+   */
+  write(offset: number, data: Uint8Array): void;
+
+  /**
+   * Stages the database size.
+   *
+   * @param size The size in bytes, a whole number of pages.
+   */
+  truncate(size: number): void;
+
+  /**
+   * Makes the staged pages durable (SQLite's commit, phase two): they are
+   * in the write buffer, fsync'd, when this returns, and sync to the
+   * replica at the sync interval.
+   *
+   * @returns The view version the commit makes, for the shim to keep its
+   * cache (which holds the pages) under.
+   */
+  commit(): bigint;
 
   /**
    * Releases the file; idempotent.

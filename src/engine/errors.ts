@@ -86,3 +86,57 @@ export class TimeTravelError extends Error {
     this.oldest = options.oldest;
   }
 }
+
+/**
+ * A write that cannot go ahead now, but may later: another connection of
+ * the process holds the writer's lock, or readers hold the database while
+ * the writer needs it alone (SQLite's `SQLITE_BUSY`; its busy handler
+ * retries).
+ */
+export class BusyError extends Error {
+  /**
+   * @param message Who holds what.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BusyError";
+  }
+}
+
+/**
+ * A write to a file that is not writable now: write mode is off, or the
+ * connection travels in time (SQLite's `SQLITE_READONLY`).
+ */
+export class ReadOnlyError extends Error {
+  /**
+   * @param message Why, and how to make it writable.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ReadOnlyError";
+  }
+}
+
+/**
+ * Another writer moved the replica on first: this writer's transactions
+ * were built on a state that is no longer the latest, so they are not
+ * uploaded; they stay in its write buffer, at {@linkcode ConflictError.bufferPath},
+ * for inspection. In SQLite, `SQLITE_BUSY` with this message.
+ */
+export class ConflictError extends Error {
+  /** The buffer that keeps this writer's transactions. */
+  readonly bufferPath: string;
+
+  /**
+   * @param message What happened and where the transactions are.
+   * @param bufferPath The buffer file.
+   * @param options Standard error options.
+   */
+  constructor(message: string, bufferPath: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConflictError";
+    this.bufferPath = bufferPath;
+  }
+}

@@ -21,6 +21,7 @@ export type {
   DatabaseFile,
   DatabaseFileOpener,
   PageRun,
+  WriteLockLevel,
 } from "./database_file.ts";
 export { Engine, type EngineOptions } from "./engine.ts";
 export {
@@ -38,8 +39,11 @@ export {
   resolveConfig,
 } from "./config.ts";
 export {
+  BusyError,
   ConfigError,
+  ConflictError,
   PageNotFoundError,
+  ReadOnlyError,
   ReplicaNotFoundError,
   TimeTravelError,
   type TimeTravelErrorOptions,

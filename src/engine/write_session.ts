@@ -17,26 +17,10 @@
 
 import { formatTxid } from "../ltx/mod.ts";
 import { FileExistsError, type SyncReplicaClient } from "../storage/mod.ts";
+import { ConflictError } from "./errors.ts";
 import { buildLevel0File } from "./level0_file.ts";
 import type { Replica } from "./replica.ts";
 import { type WriteBase, WriteBuffer } from "./write_buffer.ts";
-
-/** Thrown by a sync when another writer moved the replica on first. */
-export class ConflictError extends Error {
-  /** The buffer that keeps this writer's transactions. */
-  readonly bufferPath: string;
-
-  /**
-   * @param message What happened and where the transactions are.
-   * @param bufferPath The buffer file.
-   * @param options Standard error options.
-   */
-  constructor(message: string, bufferPath: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ConflictError";
-    this.bufferPath = bufferPath;
-  }
-}
 
 /** A client that can create files. */
 type WritableClient =

@@ -6,9 +6,12 @@
  */
 
 import {
+  BusyError,
   ConfigError,
+  ConflictError,
   LtxError,
   PageNotFoundError,
+  ReadOnlyError,
   ReplicaNotFoundError,
   StorageError,
   TxidGapError,
@@ -18,6 +21,7 @@ import {
   SQLITE_CANTOPEN,
   SQLITE_CORRUPT,
   SQLITE_IOERR,
+  SQLITE_READONLY,
 } from "../sqlite/constants.ts";
 
 /** How deep {@linkcode sqliteCodeOf} follows `cause` links. */
@@ -29,6 +33,9 @@ function codeOfKnown(error: unknown): number | undefined {
   if (error instanceof PageNotFoundError) return SQLITE_CORRUPT;
   if (error instanceof ReplicaNotFoundError) return SQLITE_CANTOPEN;
   if (error instanceof ConfigError) return SQLITE_CANTOPEN;
+  if (error instanceof BusyError) return SQLITE_BUSY;
+  if (error instanceof ConflictError) return SQLITE_BUSY;
+  if (error instanceof ReadOnlyError) return SQLITE_READONLY;
   if (error instanceof StorageError) {
     return error.retryable ? SQLITE_BUSY : undefined;
   }
@@ -44,6 +51,7 @@ function codeOfKnown(error: unknown): number | undefined {
  *   no retry and no other option fixes that, and SQLite says "database disk
  *   image is malformed", which is what it is.
  * - `ReplicaNotFoundError`, `ConfigError`: `SQLITE_CANTOPEN`.
+ * - `BusyError`, `ConflictError`: `SQLITE_BUSY`; `ReadOnlyError`: `SQLITE_READONLY`.
  * - `StorageError` with `retryable`: `SQLITE_BUSY` (the engine has already
  *   retried; trying later may work). Without: `ioerr`.
  * - Anything else: `ioerr`.

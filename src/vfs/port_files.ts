@@ -18,9 +18,13 @@ import {
   SQLITE_ERROR,
   SQLITE_IOERR_CLOSE,
   SQLITE_IOERR_FSTAT,
+  SQLITE_IOERR_FSYNC,
+  SQLITE_IOERR_LOCK,
   SQLITE_IOERR_RDLOCK,
   SQLITE_IOERR_READ,
+  SQLITE_IOERR_TRUNCATE,
   SQLITE_IOERR_UNLOCK,
+  SQLITE_IOERR_WRITE,
 } from "../sqlite/constants.ts";
 import { sqliteCodeOf } from "./error_code.ts";
 
@@ -48,7 +52,11 @@ export type PortCall =
   | "fileSize"
   | "readPages"
   | "pragma"
-  | "localMap";
+  | "localMap"
+  | "writeLock"
+  | "write"
+  | "truncate"
+  | "commit";
 
 /** The code of a failed call when the error maps to no better one. */
 const CALL_IOERR: Readonly<Record<PortCall, number>> = {
@@ -63,6 +71,11 @@ const CALL_IOERR: Readonly<Record<PortCall, number>> = {
   pragma: SQLITE_ERROR,
   // The shim reads through the engine instead.
   localMap: SQLITE_IOERR_READ,
+  writeLock: SQLITE_IOERR_LOCK,
+  write: SQLITE_IOERR_WRITE,
+  truncate: SQLITE_IOERR_TRUNCATE,
+  // The buffer could not be made durable: the commit fails.
+  commit: SQLITE_IOERR_FSYNC,
 };
 
 /** The last error a port call threw, until taken. */
