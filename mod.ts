@@ -33,9 +33,21 @@
  * `log_file` / `LITESTREAM_LOG_FILE` (standard error by default), and the
  * write-mode settings `write_enabled` / `LITESTREAM_WRITE_ENABLED`,
  * `sync_interval` / `LITESTREAM_SYNC_INTERVAL`, `buffer_path` /
- * `LITESTREAM_BUFFER_PATH` (validated; enabling write mode fails to open,
- * as it is not available in this version yet). A malformed value fails the
- * open with a message naming the parameter or variable.
+ * `LITESTREAM_BUFFER_PATH` (see "Write mode" below). A malformed value fails
+ * the open with a message naming the parameter or variable.
+ *
+ * Write mode (`{ write: true }`, `write_enabled`): SQLite writes as usual;
+ * each COMMIT returns once its pages are fsync'd in the write buffer
+ * (`buffer_path`), and at the sync interval (`sync_interval`, 1 s) the
+ * committed transactions are uploaded as one level-0 LTX file, or at once
+ * with {@linkcode Database.sync}. Every upload is create-only on top of
+ * the TXID the transactions were built on: if another writer moved the
+ * replica first, nothing is uploaded, writes fail with `SQLITE_BUSY` and a
+ * message naming the buffer, which keeps the transactions. One connection
+ * of a process writes at a time (`SQLITE_BUSY` for another); others read
+ * meanwhile, and see each commit. Time travel is read-only. A buffer left
+ * by a killed process is uploaded at the next open if the replica has not
+ * moved, else reported as a conflict.
  *
  * Permissions: `--allow-ffi` (libsqlite3 and the shim), `--allow-read` on
  * the replica directory and the shim, `--allow-env` for the variables above
@@ -57,7 +69,9 @@
  */
 
 import {
+  BusyError,
   ConfigError,
+  ConflictError,
   Engine,
   PageNotFoundError,
   parseCount,
@@ -87,8 +101,10 @@ import {
 
 export {
   type BindParams,
+  BusyError,
   type CacheStats,
   ConfigError,
+  ConflictError,
   type LogLevel,
   LtxError,
   PageNotFoundError,
@@ -160,6 +176,24 @@ export interface OpenOptions extends RegisterOptions {
   diskCache?: string;
   /** Bound of the disk cache per replica, in bytes (`disk_cache_size`); 1 GiB by default. */
   diskCacheSize?: number;
+  /**
+   * Write mode (Litestream's `write_enabled`, `LITESTREAM_WRITE_ENABLED`):
+   * committed transactions are made durable in a local buffer file at
+   * COMMIT, and uploaded to the replica as level-0 LTX files at the sync
+   * interval. An empty replica opens as a new database. Off by default.
+   */
+  write?: boolean;
+  /**
+   * Time from a commit to its upload in write mode: milliseconds or a Go
+   * duration (`sync_interval`, `LITESTREAM_SYNC_INTERVAL`); 1 s by default.
+   */
+  syncInterval?: number | string;
+  /**
+   * The write buffer file (`buffer_path`, `LITESTREAM_BUFFER_PATH`); by
+   * default one per replica URL in the temporary directory, where the next
+   * process finds what a killed one left.
+   */
+  bufferPath?: string;
 }
 
 /** Where a connection's view of its replica stands. */
@@ -242,6 +276,22 @@ export class Database extends SqliteDatabase {
   setTime(time: Date | string): void {
     const text = time instanceof Date ? time.toISOString() : time;
     this.get("SELECT litestream_set_time(?)", text);
+  }
+
+  /**
+   * Uploads this process's committed transactions now (write mode), rather
+   * than at the sync interval (`PRAGMA litestream_sync`).
+   *
+   * @returns The TXID the replica is at afterwards, 16 hex digits.
+   * @throws {SqliteError} `SQLITE_BUSY` when a write transaction is under
+   * way or other connections read, or when another writer moved the
+   * replica on first (the message names the buffer that keeps the
+   * transactions, see {@linkcode ConflictError}); an I/O error when the
+   * upload failed (the transactions stay in the buffer, and are tried
+   * again at the sync interval).
+   */
+  sync(): string {
+    return String(this.values("PRAGMA litestream_sync")[0][0]);
   }
 
   /**
@@ -330,7 +380,7 @@ export class Database extends SqliteDatabase {
     if (error.code === SQLITE_READONLY) {
       return new SqliteError(
         error.extendedCode,
-        `${error.message}: replicas open read-only; write mode is not available in this version`,
+        `${error.message}: the replica is open read-only; open it with { write: true } to write`,
         { cause: error },
       );
     }
@@ -339,7 +389,8 @@ export class Database extends SqliteDatabase {
 }
 
 /**
- * Opens the latest state of a Litestream replica as a read-only database.
+ * Opens the latest state of a Litestream replica: read-only, or in write
+ * mode with `{ write: true }`.
  * Several replicas may be open at once, each with its own URL and options.
  *
  * @param replicaUrl The replica: `file:///path/to/replica` or a directory path.
@@ -360,11 +411,22 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
   register(options);
   const params = new URLSearchParams({ vfs: "litestream" });
   params.set("replica_url", replicaUrl);
-  if (options.pollInterval !== undefined) {
-    const ms = typeof options.pollInterval === "number"
-      ? options.pollInterval
-      : parseDuration(options.pollInterval, "pollInterval");
-    params.set("poll_interval", `${ms}ms`);
+  const setDuration = (
+    param: string,
+    name: string,
+    value: number | string | undefined,
+  ) => {
+    if (value === undefined) return;
+    const ms = typeof value === "number" ? value : parseDuration(value, name);
+    params.set(param, `${ms}ms`);
+  };
+  setDuration("poll_interval", "pollInterval", options.pollInterval);
+  if (options.write !== undefined) {
+    params.set("write_enabled", String(options.write));
+  }
+  setDuration("sync_interval", "syncInterval", options.syncInterval);
+  if (options.bufferPath !== undefined) {
+    params.set("buffer_path", options.bufferPath);
   }
   if (options.logLevel !== undefined) {
     params.set("log_level", parseLogLevel(options.logLevel, "logLevel"));
@@ -403,7 +465,10 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
     encodeURIComponent(options.name ?? "replica.db")
   }?${params}`;
   try {
-    return new Database(uri, { readonly: true, library: options.library });
+    return new Database(uri, {
+      readonly: options.write !== true,
+      library: options.library,
+    });
   } catch (error) {
     if (!(error instanceof SqliteError)) throw error;
     // SQLite's message quotes the whole URI, replica URL and all: name the

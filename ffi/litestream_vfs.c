@@ -16,7 +16,7 @@
 **
 ** Supported:
 **
-**   - Main-database files (SQLITE_OPEN_MAIN_DB), read-only. Their methods are
+**   - Main-database files (SQLITE_OPEN_MAIN_DB). Their methods are
 **     forwarded to an ENGINE PORT (LsvfsPort, a table of function pointers).
 **     A file uses the host port of the thread that opened it, if it has one,
 **     else the pipe port:
@@ -74,13 +74,20 @@
 **     xDl* methods, ...) goes to the default VFS as it was when the shim was
 **     first loaded.
 **
+**   - Write mode, when the engine opens a file for writing (open's
+**     LSVFS_OPEN_WRITABLE; else xOpen reports it read-only and every write
+**     method answers SQLITE_READONLY). xWrite and xTruncate stage on the
+**     port, and the cache keeps the written pages; RESERVED and EXCLUSIVE
+**     are the engine's to grant (write_lock); SQLITE_FCNTL_COMMIT_PHASETWO,
+**     which SQLite sends once a transaction is committed and before it
+**     unlocks, is the commit (the engine makes the pages durable in its
+**     write buffer); unlocking below RESERVED without it drops them. The
+**     rollback journals of these files stay in memory (memory_journal.h).
+**
 ** Omitted, for now:
 **
-**   - Writes. xOpen reports the main database read-only; xWrite, xTruncate
-**     and xSync answer SQLITE_READONLY and locks above SHARED are refused
-**     with SQLITE_READONLY. Write mode is a later issue.
-**
-**   - File controls other than SQLITE_FCNTL_PRAGMA (SQLITE_NOTFOUND).
+**   - File controls other than SQLITE_FCNTL_PRAGMA and
+**     SQLITE_FCNTL_COMMIT_PHASETWO (SQLITE_NOTFOUND).
 **
 **   - WAL and memory mapping: the io methods are version 1 (no xShm*, no
 **     xFetch). The engine presents every database in rollback-journal mode.
@@ -91,8 +98,9 @@
 **   - SQLite 3.31.0 or later (sqlite3_uri_key); the entry point checks.
 **
 **   - The engine's page size is a power of two from 512 to 65536 and fixed
-**     for the life of a file, and the database size it reports is a whole
-**     number of pages.
+**     for the life of a file (but for the first write of a new database,
+**     which sets it), and the database size it reports is a whole number
+**     of pages. SQLite writes main databases in whole pages.
 **
 **   - The host port's functions run on the thread that called SQLite, so a
 **     connection served by a host port is used only on the thread that
@@ -229,6 +237,7 @@ SQLITE_EXTENSION_INIT1
 #include <time.h>
 #include <unistd.h>
 #include "lz4_block.h"
+#include "memory_journal.h"
 #ifdef __APPLE__
 # include <crt_externs.h>   /* _NSGetEnviron: a library has no environ */
 #endif
@@ -914,7 +923,7 @@ static int lsvfsPipeFileCall(size_t nOut, int ioerr){
 
 /* open: starts the child if none runs, and once more if it was found dead. */
 static int lsvfsPipeOpen(const char *zName, const char *aParams, int nParams,
-                         int *pFileId, int *pPageSize){
+                         int *pFileId, int *pPageSize, int *pFlags){
   size_t nName = strlen(zName);
   int iSlot;
   int nTry;
@@ -959,7 +968,7 @@ static int lsvfsPipeOpen(const char *zName, const char *aParams, int nParams,
   }
   if( rc==SQLITE_OK ){
     rc = lsvfsPipeResult();
-    if( rc==SQLITE_OK && gLsvfsPipe.nMsg<12 ){
+    if( rc==SQLITE_OK && gLsvfsPipe.nMsg<16 ){
       lsvfsPipeStop("sent a malformed answer", 1);
       rc = SQLITE_CANTOPEN;
     }
@@ -972,6 +981,7 @@ static int lsvfsPipeOpen(const char *zName, const char *aParams, int nParams,
     pSlot->szPage = (int)lsvfsGet32(gLsvfsPipe.aBuf+12);
     *pFileId = iSlot+1;
     *pPageSize = pSlot->szPage;
+    *pFlags = (int)lsvfsGet32(gLsvfsPipe.aBuf+16);
   }
   lsvfsPipeLeave();
   return rc;
@@ -1182,6 +1192,72 @@ static int lsvfsPipeLocalMap(int iFile, unsigned char *aBuf, int nBuf,
   return rc;
 }
 
+/* write_lock: SQLite's lock level, a u32. */
+static int lsvfsPipeWriteLock(int iFile, int eLock){
+  int rc = SQLITE_OK;
+  unsigned char *a;
+  lsvfsPipeEnter();
+  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_WRITE_LOCK, 4, SQLITE_IOERR_LOCK,
+                           &rc);
+  if( a ){
+    lsvfsPut32(a, (sqlite3_uint64)(unsigned int)eLock);
+    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_LOCK);
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* write: the offset, then the nData bytes to the end of the body (op, id
+** and offset take 13 bytes of LSVFS_WIRE_MAX). */
+static int lsvfsPipeWrite(int iFile, sqlite3_int64 iOfst, const void *aData,
+                          int nData){
+  int rc = SQLITE_OK;
+  unsigned char *a;
+  if( nData<0 || (size_t)nData>LSVFS_WIRE_MAX-13 ){
+    lsvfsPipeSetError("litestream: a write of %d bytes does not fit in a "
+                      "message to the engine process", nData);
+    return SQLITE_IOERR_WRITE;
+  }
+  lsvfsPipeEnter();
+  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_WRITE, 8 + (size_t)nData,
+                           SQLITE_IOERR_WRITE, &rc);
+  if( a ){
+    lsvfsPut64(a, (sqlite3_uint64)iOfst);
+    if( nData>0 ) memcpy(a+8, aData, (size_t)nData);
+    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_WRITE);
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* truncate: the size is an i64. */
+static int lsvfsPipeTruncate(int iFile, sqlite3_int64 iSize){
+  int rc = SQLITE_OK;
+  unsigned char *a;
+  lsvfsPipeEnter();
+  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_TRUNCATE, 8, SQLITE_IOERR_TRUNCATE,
+                           &rc);
+  if( a ){
+    lsvfsPut64(a, (sqlite3_uint64)iSize);
+    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_TRUNCATE);
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
+/* commit: the view version it makes is a u64. */
+static int lsvfsPipeCommit(int iFile, sqlite3_uint64 *pVersion){
+  int rc = SQLITE_OK;
+  lsvfsPipeEnter();
+  if( lsvfsPipeFileRequest(iFile, LSVFS_OP_COMMIT, 0, SQLITE_IOERR_FSYNC,
+                           &rc) ){
+    rc = lsvfsPipeFileCall(8, SQLITE_IOERR_FSYNC);
+    if( rc==SQLITE_OK ) *pVersion = lsvfsGet64(gLsvfsPipe.aBuf+8);
+  }
+  lsvfsPipeLeave();
+  return rc;
+}
+
 /* The pipe port: the process-wide engine child. */
 static const LsvfsPort gLsvfsPipePort = {
   "pipe",                       /* zName */
@@ -1193,7 +1269,11 @@ static const LsvfsPort gLsvfsPipePort = {
   lsvfsPipeReadPages,           /* xReadPages */
   lsvfsPipeErrorMessage,        /* xErrorMessage */
   lsvfsPipePragma,              /* xPragma */
-  lsvfsPipeLocalMap             /* xLocalMap */
+  lsvfsPipeLocalMap,            /* xLocalMap */
+  lsvfsPipeWriteLock,           /* xWriteLock */
+  lsvfsPipeWrite,               /* xWrite */
+  lsvfsPipeTruncate,            /* xTruncate */
+  lsvfsPipeCommit               /* xCommit */
 };
 
 /*
@@ -1472,6 +1552,18 @@ static void lsvfsCacheAddStats(const LsvfsCache *pCache,
 ******************************************************************************
 */
 
+/*
+** Pages one read_pages call may return for a file of szPage-byte pages and
+** a cache of nCacheByte: within LSVFS_RUN_PAGES and LSVFS_RUN_BYTES, and no
+** more than the cache can keep (pages read ahead and not kept are wasted).
+*/
+static int lsvfsRunPages(int szPage, sqlite3_int64 nCacheByte){
+  sqlite3_int64 n = LSVFS_RUN_BYTES / szPage;
+  if( n>LSVFS_RUN_PAGES ) n = LSVFS_RUN_PAGES;
+  if( n>nCacheByte/szPage ) n = nCacheByte/szPage;
+  return n<1 ? 1 : (int)n;
+}
+
 /* Where one page's frame lies in a local LTX file. */
 typedef struct LsvfsFrame LsvfsFrame;
 struct LsvfsFrame {
@@ -1504,6 +1596,10 @@ struct LsvfsFile {
   sqlite3_file base;       /* Base class. Must be first. */
   const LsvfsPort *pPort;  /* The port serving this file */
   LsvfsHost *pHost;        /* The host port's bookkeeping, if a host port */
+  const char *zName;       /* The name SQLite opened it with (kept by SQLite) */
+  int bWritable;           /* Open for writing (write mode) */
+  int bStaged;             /* Pages written since the last commit */
+  sqlite3_int64 nCacheByte; /* The cache's bound (cache_size) */
   int iId;                 /* The port's id for the file (open's out-slot) */
   int szPage;              /* Page size in bytes (open's out-slot) */
   int eLock;               /* SQLITE_LOCK_NONE, _SHARED, ... as SQLite set */
@@ -2058,21 +2154,92 @@ static int lsvfsRead(sqlite3_file *pFile, void *zBuf, int iAmt,
 }
 
 /*
-** Write slots: read-only until write mode (a later issue), which replaces
-** these three. SQLite does not call them on a file opened read-only.
+** A new, empty database takes the page size of its first write (SQLite's
+** PRAGMA page_size before anything is written): the cache and buffers are
+** made again for it.
+*/
+static int lsvfsSetPageSize(LsvfsFile *p, int szPage){
+  unsigned char *aScratch;
+  unsigned char *aPage1;
+  int nRunMax = lsvfsRunPages(szPage, p->nCacheByte);
+  aScratch = sqlite3_malloc64((sqlite3_uint64)szPage*(sqlite3_uint64)nRunMax);
+  aPage1 = sqlite3_malloc64((sqlite3_uint64)szPage);
+  if( aScratch==0 || aPage1==0 ){
+    sqlite3_free(aScratch);
+    sqlite3_free(aPage1);
+    return SQLITE_IOERR_NOMEM;
+  }
+  sqlite3_free(p->aScratch);
+  sqlite3_free(p->aPage1);
+  p->aScratch = aScratch;
+  p->aPage1 = aPage1;
+  p->bPage1 = 0;
+  p->nRunMax = nRunMax;
+  p->szPage = szPage;
+  lsvfsCacheFree(&p->cache);
+  lsvfsCacheInit(&p->cache, szPage, p->nCacheByte);
+  lsvfsCacheStamp(&p->cache, p->iVersion);
+  return SQLITE_OK;
+}
+
+/*
+** Stages whole pages on the port (write mode), then keeps them in the
+** cache, where the rest of the transaction reads them. Local reads stop
+** until the next read transaction: the local map does not know these pages.
 */
 static int lsvfsWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
                       sqlite3_int64 iOfst){
-  (void)pFile; (void)zBuf; (void)iAmt; (void)iOfst;
-  return SQLITE_READONLY;
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  const unsigned char *aData = (const unsigned char*)zBuf;
+  int rc;
+  int i;
+  if( !p->bWritable ) return SQLITE_READONLY;
+  rc = lsvfsLoadSize(p);
+  if( rc!=SQLITE_OK ) return rc;
+  rc = p->pPort->xWrite(p->iId, iOfst, zBuf, iAmt);
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "write");
+  p->bStaged = 1;
+  p->iLocal = 0;
+  if( iAmt!=p->szPage ){
+    /* The engine took it, so this is a new database's first page. */
+    rc = lsvfsSetPageSize(p, iAmt);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  for(i=0; i+p->szPage<=iAmt; i+=p->szPage){
+    unsigned int pgno = (unsigned int)((iOfst+i)/p->szPage) + 1;
+    lsvfsCachePut(&p->cache, pgno, aData+i);
+    if( pgno==1 ){
+      memcpy(p->aPage1, aData+i, (size_t)p->szPage);
+      p->bPage1 = 1;
+      p->iPage1Version = p->iVersion;
+    }
+  }
+  if( iOfst+iAmt>p->iSize ) p->iSize = iOfst+iAmt;
+  return SQLITE_OK;
 }
+
+/* Stages the size on the port. The cache forgets every page (truncation
+** is rare), so none past the new end can come back if the file grows. */
 static int lsvfsTruncate(sqlite3_file *pFile, sqlite3_int64 size){
-  (void)pFile; (void)size;
-  return SQLITE_READONLY;
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  int rc;
+  if( !p->bWritable ) return SQLITE_READONLY;
+  rc = p->pPort->xTruncate(p->iId, size);
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "truncate");
+  p->bStaged = 1;
+  lsvfsCacheClear(&p->cache);
+  if( size<p->szPage ) p->bPage1 = 0;
+  p->iSize = size;
+  p->bSizeKnown = 1;
+  return SQLITE_OK;
 }
+
+/* Durability comes at commit (SQLITE_FCNTL_COMMIT_PHASETWO), when the
+** engine fsyncs its write buffer: there is nothing to do here. */
 static int lsvfsSync(sqlite3_file *pFile, int flags){
-  (void)pFile; (void)flags;
-  return SQLITE_READONLY;
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  (void)flags;
+  return p->bWritable ? SQLITE_OK : SQLITE_READONLY;
 }
 
 /* Size of the current view; outside a lock, inside a read of its own. */
@@ -2098,36 +2265,79 @@ static int lsvfsFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
 
 /*
 ** SHARED from NONE starts a read on the port (the view is pinned until
-** xUnlock(NONE)). Higher locks are for writers: SQLITE_READONLY for now.
+** xUnlock(NONE)). RESERVED and EXCLUSIVE are the writer's, and the engine
+** grants them (SQLITE_BUSY while another connection writes, or while
+** readers hold the database for EXCLUSIVE); SQLITE_READONLY when the file
+** is not open for writing.
 */
 static int lsvfsLock(sqlite3_file *pFile, int eLock){
   LsvfsFile *p = (LsvfsFile*)pFile;
+  int rc;
   if( eLock<=p->eLock ) return SQLITE_OK;
   if( p->eLock==SQLITE_LOCK_NONE ){
-    int rc = lsvfsBeginRead(p);
+    rc = lsvfsBeginRead(p);
     if( rc!=SQLITE_OK ) return rc;
     p->eLock = SQLITE_LOCK_SHARED;
   }
-  if( eLock>SQLITE_LOCK_SHARED ) return SQLITE_READONLY;
-  return SQLITE_OK;
-}
-
-/* NONE ends the read on the port; SHARED only lowers the level. */
-static int lsvfsUnlock(sqlite3_file *pFile, int eLock){
-  LsvfsFile *p = (LsvfsFile*)pFile;
-  if( eLock>=p->eLock ) return SQLITE_OK;
-  if( eLock==SQLITE_LOCK_NONE ){
-    p->eLock = SQLITE_LOCK_NONE;
-    return lsvfsEndRead(p);
-  }
+  if( eLock==SQLITE_LOCK_SHARED ) return SQLITE_OK;
+  if( !p->bWritable ) return SQLITE_READONLY;
+  rc = p->pPort->xWriteLock(p->iId, eLock);
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "lock");
   p->eLock = eLock;
   return SQLITE_OK;
 }
 
-/* No writer ever holds RESERVED while the file is read-only. */
+/*
+** Below RESERVED the write transaction ends: the engine drops pages not
+** committed, and so does the cache (it held them). NONE then ends the read.
+*/
+static int lsvfsUnlock(sqlite3_file *pFile, int eLock){
+  LsvfsFile *p = (LsvfsFile*)pFile;
+  int rc = SQLITE_OK;
+  if( eLock>=p->eLock ) return SQLITE_OK;
+  if( p->eLock>SQLITE_LOCK_SHARED ){
+    rc = p->pPort->xWriteLock(p->iId, SQLITE_LOCK_SHARED);
+    if( rc!=SQLITE_OK ) lsvfsPortError(p->pPort, rc, "unlock");
+    if( p->bStaged ){
+      lsvfsCacheClear(&p->cache);
+      p->bPage1 = 0;
+      p->bSizeKnown = 0;
+      p->bStaged = 0;
+    }
+    p->eLock = SQLITE_LOCK_SHARED;
+  }
+  if( eLock==SQLITE_LOCK_NONE ){
+    int rc2;
+    p->eLock = SQLITE_LOCK_NONE;
+    rc2 = lsvfsEndRead(p);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/*
+** SQLite asks only to tell a hot journal from a live one, and a write-mode
+** journal is never on disk (memory_journal.h): no journal is ever hot.
+*/
 static int lsvfsCheckReservedLock(sqlite3_file *pFile, int *pResOut){
   (void)pFile;
   *pResOut = 0;
+  return SQLITE_OK;
+}
+
+/*
+** The commit's second phase: SQLite has finished the transaction and
+** still holds EXCLUSIVE. The engine makes the staged pages durable; the
+** cache holds them already, so it stays, under the version they make.
+*/
+static int lsvfsCommit(LsvfsFile *p){
+  int rc;
+  if( !p->bWritable ) return SQLITE_NOTFOUND;
+  rc = p->pPort->xCommit(p->iId, &p->iVersion);
+  if( rc!=SQLITE_OK ) return lsvfsPortError(p->pPort, rc, "commit");
+  p->cache.iVersion = p->iVersion;
+  if( p->bPage1 ) p->iPage1Version = p->iVersion;
+  p->bStaged = 0;
   return SQLITE_OK;
 }
 
@@ -2142,6 +2352,7 @@ static int lsvfsFileControl(sqlite3_file *pFile, int op, void *pArg){
   char *zResult = 0;
   char *zErr = 0;
   int rc;
+  if( op==SQLITE_FCNTL_COMMIT_PHASETWO ) return lsvfsCommit(p);
   if( op!=SQLITE_FCNTL_PRAGMA ) return SQLITE_NOTFOUND;
   azArg = (char**)pArg;
   if( azArg[1]==0 || sqlite3_strnicmp(azArg[1], LSVFS_PRAGMA_PREFIX,
@@ -2256,18 +2467,6 @@ static int lsvfsGatherParams(const char *zName, char **paOut, int *pnOut){
   return SQLITE_OK;
 }
 
-/*
-** Pages one read_pages call may return for a file of szPage-byte pages and
-** a cache of nCacheByte: within LSVFS_RUN_PAGES and LSVFS_RUN_BYTES, and no
-** more than the cache can keep (pages read ahead and not kept are wasted).
-*/
-static int lsvfsRunPages(int szPage, sqlite3_int64 nCacheByte){
-  sqlite3_int64 n = LSVFS_RUN_BYTES / szPage;
-  if( n>LSVFS_RUN_PAGES ) n = LSVFS_RUN_PAGES;
-  if( n>nCacheByte/szPage ) n = nCacheByte/szPage;
-  return n<1 ? 1 : (int)n;
-}
-
 /* True if sz is a valid SQLite page size. */
 static int lsvfsIsPageSize(int sz){
   return sz>=512 && sz<=65536 && (sz & (sz-1))==0;
@@ -2284,6 +2483,7 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
   sqlite3_int64 nCacheByte = LSVFS_DEFAULT_CACHE_BYTES;
   char *aParams = 0;
   int nParams = 0;
+  int eOpenFlags = 0;
   int rc;
   (void)pVfs;
 
@@ -2305,7 +2505,7 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
   rc = lsvfsGatherParams(zName, &aParams, &nParams);
   if( rc==SQLITE_OK ){
     rc = pPort->xOpen(zName, aParams ? aParams : "", nParams,
-                      &p->iId, &p->szPage);
+                      &p->iId, &p->szPage, &eOpenFlags);
     sqlite3_free(aParams);
     if( rc!=SQLITE_OK ) lsvfsPortError(pPort, rc, "open");
   }
@@ -2343,14 +2543,19 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
   }
 
   lsvfsCacheInit(&p->cache, p->szPage, nCacheByte);
+  p->nCacheByte = nCacheByte;
+  p->zName = zName;
+  p->bWritable = (eOpenFlags & LSVFS_OPEN_WRITABLE)!=0
+              && (flags & SQLITE_OPEN_READWRITE)!=0;
   p->eLock = SQLITE_LOCK_NONE;
   lsvfsEnter();
   p->pNext = gLsvfs.pFiles;
   gLsvfs.pFiles = p;
   lsvfsLeave();
   if( pOutFlags ){
-    *pOutFlags = (flags & ~(SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE))
-               | SQLITE_OPEN_READONLY;
+    *pOutFlags = p->bWritable ? flags
+               : (flags & ~(SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE))
+                 | SQLITE_OPEN_READONLY;
   }
   p->base.pMethods = &gLsvfsIoMethods;
   return SQLITE_OK;
@@ -2362,31 +2567,67 @@ static int lsvfsOpenMain(sqlite3_vfs *pVfs, const char *zName,
 ******************************************************************************
 */
 
-/* Main databases (named, not temporary) go to the port; other files to the
-** default VFS, which then owns pFile and its methods. */
+/*
+** True if zName is the rollback journal of an open write-mode database:
+** its name followed by "-journal", as SQLite names it.
+*/
+static int lsvfsIsWriteJournal(const char *zName){
+  static const char zSuffix[] = "-journal";
+  size_t nName = strlen(zName);
+  const LsvfsFile *p;
+  int bFound = 0;
+  if( nName<sizeof(zSuffix) ) return 0;
+  if( strcmp(zName+nName-(sizeof(zSuffix)-1), zSuffix)!=0 ) return 0;
+  lsvfsEnter();
+  for(p=gLsvfs.pFiles; p && !bFound; p=p->pNext){
+    bFound = p->bWritable && strlen(p->zName)==nName-(sizeof(zSuffix)-1)
+          && memcmp(p->zName, zName, nName-(sizeof(zSuffix)-1))==0;
+  }
+  lsvfsLeave();
+  return bFound;
+}
+
+/*
+** Main databases (named, not temporary) go to the port, and the journals
+** of those in write mode stay in memory (memory_journal.h); other files go
+** to the default VFS, which then owns pFile and its methods.
+*/
 static int lsvfsOpen(sqlite3_vfs *pVfs, sqlite3_filename zName,
                      sqlite3_file *pFile, int flags, int *pOutFlags){
   if( (flags & SQLITE_OPEN_MAIN_DB)!=0 && zName!=0
    && (flags & SQLITE_OPEN_DELETEONCLOSE)==0 ){
     return lsvfsOpenMain(pVfs, zName, pFile, flags, pOutFlags);
   }
+  if( (flags & SQLITE_OPEN_MAIN_JOURNAL)!=0 && zName!=0
+   && lsvfsIsWriteJournal(zName) ){
+    return lsvfsJournalOpen(pFile, flags, pOutFlags);
+  }
   return gLsvfs.pDefault->xOpen(gLsvfs.pDefault, zName, pFile, flags,
                                 pOutFlags);
+}
+
+/* A write-mode journal's content goes with its handle: nothing to delete. */
+static int lsvfsDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir){
+  (void)pVfs;
+  if( lsvfsIsWriteJournal(zName) ) return SQLITE_OK;
+  return gLsvfs.pDefault->xDelete(gLsvfs.pDefault, zName, syncDir);
+}
+
+/* No write-mode journal is ever on disk, so none is ever found hot. */
+static int lsvfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
+                       int *pResOut){
+  (void)pVfs;
+  if( lsvfsIsWriteJournal(zName) ){
+    *pResOut = 0;
+    return SQLITE_OK;
+  }
+  return gLsvfs.pDefault->xAccess(gLsvfs.pDefault, zName, flags, pResOut);
 }
 
 /*
 ** The methods below are not about main-database files: each forwards to the
 ** default VFS unchanged.
 */
-static int lsvfsDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir){
-  (void)pVfs;
-  return gLsvfs.pDefault->xDelete(gLsvfs.pDefault, zName, syncDir);
-}
-static int lsvfsAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
-                       int *pResOut){
-  (void)pVfs;
-  return gLsvfs.pDefault->xAccess(gLsvfs.pDefault, zName, flags, pResOut);
-}
 static int lsvfsFullPathname(sqlite3_vfs *pVfs, const char *zName, int nOut,
                              char *zOut){
   (void)pVfs;
@@ -2497,6 +2738,9 @@ static int lsvfsRegister(char **pzErr){
       gLsvfsVfs.pNext = 0;
       gLsvfsVfs.szOsFile = pDflt->szOsFile>(int)sizeof(LsvfsFile)
                          ? pDflt->szOsFile : (int)sizeof(LsvfsFile);
+      if( gLsvfsVfs.szOsFile<(int)sizeof(LsvfsJournal) ){
+        gLsvfsVfs.szOsFile = (int)sizeof(LsvfsJournal);
+      }
       gLsvfsVfs.mxPathname = pDflt->mxPathname;
       rc = sqlite3_vfs_register(&gLsvfsVfs, 0);
       if( rc!=SQLITE_OK ){
@@ -2745,7 +2989,8 @@ LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
   }else{
     LsvfsPort *pPort = &pHost->port;
     pPort->zName = "host";
-    pPort->xOpen = (int(*)(const char*, const char*, int, int*, int*))aFn[0];
+    pPort->xOpen = (int(*)(const char*, const char*, int, int*, int*,
+                           int*))aFn[0];
     pPort->xClose = (int(*)(int, const sqlite3_uint64*, int))aFn[1];
     pPort->xBeginRead = (int(*)(int, sqlite3_uint64*, unsigned int*,
                                 sqlite3_int64*))aFn[2];
@@ -2757,6 +3002,10 @@ LSVFS_EXPORT int lsvfs_host_install(void (*const *aFn)(void), int nFn){
     pPort->xPragma = (int(*)(int, const char*, const char*, char*, int,
                              int*))aFn[7];
     pPort->xLocalMap = (int(*)(int, unsigned char*, int, int*))aFn[8];
+    pPort->xWriteLock = (int(*)(int, int))aFn[9];
+    pPort->xWrite = (int(*)(int, sqlite3_int64, const void*, int))aFn[10];
+    pPort->xTruncate = (int(*)(int, sqlite3_int64))aFn[11];
+    pPort->xCommit = (int(*)(int, sqlite3_uint64*))aFn[12];
     pHost->bInstalled = 1;
   }
   lsvfsLeave();

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import type { DatabaseFile, PageRun } from "../src/engine/database_file.ts";
-import { ReplicaNotFoundError } from "../src/engine/errors.ts";
+import { ReadOnlyError, ReplicaNotFoundError } from "../src/engine/errors.ts";
 import {
   encodeLocalMap,
   LOCAL_FILE,
@@ -85,6 +85,7 @@ function pageSizeOf(bytes: Uint8Array): number {
 /** A DatabaseFile over a fixture; it checks that the shim brackets reads. */
 class FixtureFile implements DatabaseFile {
   readonly pageSize: number;
+  readonly writable = false;
   #fixture: Fixture;
   #view: Uint8Array | undefined;
   #closed = false;
@@ -150,6 +151,22 @@ class FixtureFile implements DatabaseFile {
     const answer = this.#fixture.pragmas?.[name.toLowerCase()];
     if (typeof answer === "function") return answer(value);
     return answer;
+  }
+
+  lockWrite(): void {
+    throw new ReadOnlyError("Fixtures are read-only");
+  }
+
+  write(): void {
+    throw new ReadOnlyError("Fixtures are read-only");
+  }
+
+  truncate(): void {
+    throw new ReadOnlyError("Fixtures are read-only");
+  }
+
+  commit(): bigint {
+    throw new ReadOnlyError("Fixtures are read-only");
   }
 
   close(): void {

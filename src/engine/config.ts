@@ -46,7 +46,7 @@ export interface ReplicaConfig {
   readonly logLevel: LogLevel;
   /** Where the log goes (`log_file`, `LITESTREAM_LOG_FILE`); standard error when unset. */
   readonly logFile?: string;
-  /** Write mode (`write_enabled`, `LITESTREAM_WRITE_ENABLED`); always false in this version. */
+  /** Write mode (`write_enabled`, `LITESTREAM_WRITE_ENABLED`). */
   readonly writeEnabled: boolean;
   /** Write-mode sync interval in ms (`sync_interval`, `LITESTREAM_SYNC_INTERVAL`). */
   readonly syncIntervalMs: number;
@@ -316,8 +316,7 @@ export function parseCount(text: string, name: string): number {
  * @param params The URI parameters SQLite passed to the VFS.
  * @param env Environment lookup, {@linkcode readEnv} by default.
  * @returns The resolved configuration.
- * @throws {ConfigError} When no replica URL is given, a value is malformed,
- * or write mode is asked for (not available in this version yet).
+ * @throws {ConfigError} When no replica URL is given, or a value is malformed.
  *
  * @example Resolve from URI parameters
  * ```ts
@@ -381,11 +380,5 @@ export function resolveConfig(
     fastPath: get(FAST_PATH) === undefined ||
       parseBoolean(get(FAST_PATH)!.value, get(FAST_PATH)!.name),
   };
-  if (config.writeEnabled) {
-    const { name, value } = get(WRITE_ENABLED)!;
-    throw new ConfigError(
-      `${name}=${value}: write mode is not available in this version yet: open the replica read-only (unset ${name})`,
-    );
-  }
   return config;
 }

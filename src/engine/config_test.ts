@@ -155,20 +155,9 @@ Deno.test("resolveConfig() rejects invalid values, naming the variable or parame
   rejects({}, { max_in_flight: "many" }, /^Invalid max_in_flight "many"/);
 });
 
-Deno.test("resolveConfig() refuses write mode, naming the setting", () => {
-  rejects(
-    { LITESTREAM_WRITE_ENABLED: "true", LITESTREAM_SYNC_INTERVAL: "5s" },
-    {},
-    /^LITESTREAM_WRITE_ENABLED=true: write mode is not available in this version yet/,
-  );
-  rejects(
-    {},
-    { write_enabled: "1" },
-    /^write_enabled=1: write mode is not available/,
-  );
-  // Off is fine, and the write settings are still validated and kept.
+Deno.test("resolveConfig() reads the write-mode settings, naming a bad one", () => {
   const env = new Map([
-    ["LITESTREAM_WRITE_ENABLED", "false"],
+    ["LITESTREAM_WRITE_ENABLED", "true"],
     ["LITESTREAM_SYNC_INTERVAL", "250ms"],
     ["LITESTREAM_BUFFER_PATH", "/tmp/buf"],
   ]);
@@ -176,8 +165,21 @@ Deno.test("resolveConfig() refuses write mode, naming the setting", () => {
     new Map([["replica_url", "file:///r"]]),
     (name) => env.get(name),
   );
+  assert.equal(config.writeEnabled, true);
   assert.equal(config.syncIntervalMs, 250);
   assert.equal(config.bufferPath, "/tmp/buf");
+  // A URI parameter wins over the environment.
+  const off = resolveConfig(
+    new Map([["replica_url", "file:///r"], ["write_enabled", "0"]]),
+    (name) => env.get(name),
+  );
+  assert.equal(off.writeEnabled, false);
+  rejects(
+    { LITESTREAM_WRITE_ENABLED: "maybe" },
+    {},
+    /LITESTREAM_WRITE_ENABLED/,
+  );
+  rejects({}, { sync_interval: "soon" }, /sync_interval/);
 });
 
 Deno.test("parseBoolean() and parseLogLevel() take any case", () => {

@@ -19,6 +19,7 @@ import { ConfigError } from "./errors.ts";
 import { Hydrator } from "./hydrator.ts";
 import { Replica } from "./replica.ts";
 import { ReplicaView } from "./view.ts";
+import { defaultBufferPath, Writer } from "./writer.ts";
 
 /** Options of {@linkcode Engine}. */
 export interface EngineOptions {
@@ -38,9 +39,10 @@ export class Engine {
   #env: EnvLookup;
   #now: () => number;
   #logSink: LogSink;
+  #ticker: ReturnType<typeof setInterval> | undefined;
   #replicas = new Map<
     string,
-    { replica: Replica; files: number; hydrator?: Hydrator }
+    { replica: Replica; files: number; hydrator?: Hydrator; writer: Writer }
   >();
 
   /** @param options Environment lookup, clock, log sink. */
@@ -57,6 +59,27 @@ export class Engine {
    * a timer); it never throws, and logs what fails.
    */
   tick(): void {
+    for (const { writer } of this.#replicas.values()) writer.tick();
+  }
+
+  /**
+   * Where the event loop runs (the Deno module), syncs come from a timer
+   * too; it never keeps the process alive. The engine child has no event
+   * loop: its server calls {@linkcode Engine.tick} when the pipe is idle.
+   */
+  #startTicking(syncIntervalMs: number): void {
+    if (this.#ticker !== undefined) return;
+    const ticker = setInterval(
+      () => this.tick(),
+      Math.max(20, Math.min(syncIntervalMs / 2, 250)),
+    );
+    Deno.unrefTimer(ticker);
+    this.#ticker = ticker;
+  }
+
+  #stopTicking(): void {
+    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    this.#ticker = undefined;
   }
 
   /**
@@ -97,11 +120,12 @@ export class Engine {
       if (entry === undefined || --entry.files > 0) return;
       entry.hydrator?.close();
       entry.replica.close();
+      if (this.#replicas.size === 1) this.#stopTicking();
       this.#replicas.delete(key);
     };
     try {
-      entry ??= {
-        replica: new Replica(
+      if (entry === undefined) {
+        const replica = new Replica(
           openSyncReplicaClient(key, {
             maxInFlight: config.maxInFlight,
             diskCache: config.diskCache === undefined ? undefined : {
@@ -109,9 +133,9 @@ export class Engine {
               maxBytes: config.diskCacheSize,
             },
           }),
-        ),
-        files: 0,
-      };
+        );
+        entry = { replica, files: 0, writer: new Writer(replica, this.#now) };
+      }
       entry.files++;
       this.#replicas.set(key, entry);
       if (config.hydrationEnabled) {
@@ -123,12 +147,23 @@ export class Engine {
             }),
         );
       }
-      return new ReplicaView(entry.replica, config, {
+      const view = new ReplicaView(entry.replica, config, {
         now: this.#now,
         onClose: release,
         logger,
         hydrator: config.hydrationEnabled ? entry.hydrator : undefined,
+        writer: entry.writer,
+        write: config.writeEnabled
+          ? {
+            bufferPath: config.bufferPath ??
+              defaultBufferPath(key, this.#env("TMPDIR") ?? "/tmp"),
+            syncIntervalMs: config.syncIntervalMs,
+            logger,
+          }
+          : undefined,
       });
+      if (config.writeEnabled) this.#startTicking(config.syncIntervalMs);
+      return view;
     } catch (error) {
       release();
       throw error;

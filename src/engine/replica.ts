@@ -33,6 +33,8 @@ export interface FileMeta {
   readonly header: Header;
   /** The file's page index, in columns. */
   readonly index: FileIndex;
+  /** The database checksum after the file; 0 when untracked. */
+  readonly postApplyChecksum: bigint;
 }
 
 /** A replica and the metadata read from it so far. */
@@ -161,6 +163,22 @@ export class Replica {
   }
 
   /**
+   * Takes the metadata of a file this process wrote from its bytes, so that
+   * reading it costs no request.
+   *
+   * @param file The file as stored.
+   * @param bytes Its whole content.
+   * @throws {LtxError} When the bytes are not a valid LTX file.
+   */
+  learn(file: LtxFileInfo, bytes: Uint8Array): void {
+    const name = this.describe(file);
+    this.#meta.set(
+      name,
+      parseMeta(bytes.subarray(0, HEADER_SIZE), bytes, bytes.length, name),
+    );
+  }
+
+  /**
    * Reads the headers of many files at once (one batch), for time travel,
    * which needs every file's timestamp but only the chosen files' indexes.
    *
@@ -248,7 +266,7 @@ function parseMeta(
 ): FileMeta {
   const header = decodeHeader(head, name);
   validateHeader(header, name);
-  const { index } = decodeTail(tail, size, { file: name });
+  const { index, postApplyChecksum } = decodeTail(tail, size, { file: name });
   const pgnos = new Uint32Array(index.length);
   const offsets = new Float64Array(index.length);
   const sizes = new Uint32Array(index.length);
@@ -257,5 +275,5 @@ function parseMeta(
     offsets[i] = entry.offset;
     sizes[i] = entry.size;
   });
-  return { header, index: { pgnos, offsets, sizes } };
+  return { header, index: { pgnos, offsets, sizes }, postApplyChecksum };
 }

@@ -17,8 +17,13 @@ import { Logger } from "../log/mod.ts";
 import { decodeFrame, formatTxid, lockPgno } from "../ltx/mod.ts";
 import { type LtxFileInfo, StorageError } from "../storage/mod.ts";
 import { parseBoolean, type ReplicaConfig } from "./config.ts";
-import type { CacheCounters, DatabaseFile, PageRun } from "./database_file.ts";
-import { ConfigError, PageNotFoundError } from "./errors.ts";
+import type {
+  CacheCounters,
+  DatabaseFile,
+  PageRun,
+  WriteLockLevel,
+} from "./database_file.ts";
+import { ConfigError, PageNotFoundError, ReadOnlyError } from "./errors.ts";
 import { patchPageOne } from "./page_one.ts";
 import { PageIndex } from "./page_index.ts";
 import { ReadAhead, type RunPlan } from "./read_ahead.ts";
@@ -27,9 +32,13 @@ import type { Replica } from "./replica.ts";
 import { formatTime, parseTargetTime, planAtTime } from "./time_travel.ts";
 import type { Hydrator } from "./hydrator.ts";
 import { encodeLocalMap, LOCAL_FILE, LOCAL_FRAMES } from "./local_map.ts";
+import type { BaseState, Writer, WriterView, WriteSettings } from "./writer.ts";
 
 /** How many times a read is retried after its file vanished (compaction). */
 const MAX_READ_RETRIES = 3;
+
+/** The page size of a new database until its first write sets one. */
+const NEW_DATABASE_PAGE_SIZE = 4096;
 
 /** Options of {@linkcode ReplicaView}. */
 export interface ReplicaViewOptions {
@@ -41,6 +50,13 @@ export interface ReplicaViewOptions {
   logger?: Logger;
   /** The replica's hydration, when it is on. */
   hydrator?: Hydrator;
+  /** The replica's write mode, which every view of it attaches to. */
+  writer?: Writer;
+  /**
+   * The write settings when the file is open for writing; an empty
+   * replica then opens as a new database.
+   */
+  write?: WriteSettings;
 }
 
 /** The settings a view uses. */
@@ -71,9 +87,8 @@ interface Pending {
 }
 
 /** A database file served from a replica's LTX files. */
-export class ReplicaView implements DatabaseFile {
-  /** {@inheritDoc DatabaseFile.pageSize} */
-  readonly pageSize: number;
+export class ReplicaView implements DatabaseFile, WriterView {
+  #pageSize: number;
   #replica: Replica;
   #config: ReplicaViewConfig;
   #now: () => number;
@@ -99,6 +114,18 @@ export class ReplicaView implements DatabaseFile {
   #localGeneration = 0;
   /** The local path of each file of the view's index, as the last read found them. */
   #localPaths: (string | undefined)[] = [];
+  #writer: Writer | undefined;
+  #writable: boolean;
+  /** False once `PRAGMA litestream_write_enabled = false` turned writes off. */
+  #writeOn = true;
+  /**
+   * The view version: it changes exactly when the content seen changes, and
+   * never comes back to an earlier value (page 1's change counter is its
+   * low 32 bits, so SQLite's own cache sees every change too).
+   */
+  #version: bigint;
+  /** What the content seen at #version is made of. */
+  #contentKey: string;
 
   /**
    * Opens the latest state of the replica.
@@ -121,28 +148,68 @@ export class ReplicaView implements DatabaseFile {
     this.#onClose = options.onClose ?? (() => {});
     this.#log = options.logger ?? Logger.discard();
     this.#hydrator = options.hydrator;
+    this.#writer = options.writer;
+    this.#writable = options.writer !== undefined &&
+      options.write !== undefined;
     this.#lastPollAt = this.#now();
-    const plan = restorePlan(replica.listAll(), { url: replica.url });
+    const plan = this.#latestPlan(replica.listAll());
     // The listing at open is the first successful poll.
     this.#lastPollSuccess = this.#lastPollAt;
     replica.prefetchMeta(plan);
-    this.pageSize = replica.meta(plan[0]).header.pageSize;
-    this.#lockPgno = lockPgno(this.pageSize);
+    this.#pageSize = plan.length > 0
+      ? replica.meta(plan[0]).header.pageSize
+      : (options.write &&
+        this.#writer?.leftPageSize(options.write.bufferPath)) ??
+        NEW_DATABASE_PAGE_SIZE;
+    this.#lockPgno = lockPgno(this.#pageSize);
     this.#current = this.#build(plan);
+    this.#version = this.#current.txid;
+    this.#contentKey = `s ${this.#current.serial}`;
+    this.#writer?.attach(this, this.#pageSize, options.write);
     if (this.#log.debugEnabled) {
       this.#log.debug("opened", {
         txid: formatTxid(this.#current.txid),
         time: formatTime(this.#current.timestamp),
         files: plan.length,
-        page_size: this.pageSize,
+        page_size: this.#pageSize,
         pages: this.#current.pageCount,
       });
     }
   }
 
+  /** {@inheritDoc DatabaseFile.pageSize} */
+  get pageSize(): number {
+    return this.#pageSize;
+  }
+
+  /** {@inheritDoc DatabaseFile.writable} */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
   /** The TXID of the current view. */
   get txid(): bigint {
     return this.#current.txid;
+  }
+
+  /** {@inheritDoc WriterView.base} */
+  get base(): BaseState {
+    const { plan, txid, pageCount } = this.#current;
+    const last = plan[plan.length - 1];
+    const checksum = last === undefined
+      ? 0n
+      : this.#replica.meta(last).postApplyChecksum;
+    return { txid, checksum, pageCount };
+  }
+
+  /** {@inheritDoc WriterView.live} */
+  get live(): boolean {
+    return this.#target === undefined;
+  }
+
+  /** {@inheritDoc WriterView.reading} */
+  get reading(): boolean {
+    return this.#reading;
   }
 
   /**
@@ -207,7 +274,7 @@ export class ReplicaView implements DatabaseFile {
     const url = this.#replica.url;
     let plan: LtxFileInfo[];
     if (target === undefined) {
-      plan = restorePlan(listing, { url });
+      plan = this.#latestPlan(listing);
     } else {
       this.#replica.forgetUnlisted(listing);
       this.#replica.prefetchHeaders(listing);
@@ -244,6 +311,8 @@ export class ReplicaView implements DatabaseFile {
   /** {@inheritDoc DatabaseFile.pragma} */
   pragma(name: string, value: string | null): string | null | undefined {
     const key = name.toLowerCase();
+    // Between reads, a sync of this process may have moved the base on.
+    if (!this.#reading && this.#writer?.mustFollow(this)) this.follow();
     switch (key) {
       case "litestream_txid":
         readOnly(key, value);
@@ -268,13 +337,22 @@ export class ReplicaView implements DatabaseFile {
         return this.#hydrator?.describe(this.#now()) ??
           JSON.stringify({ status: "off" });
       case "litestream_write_enabled":
-        if (value === null) return "0";
-        if (parseBoolean(value, key)) {
+        if (value === null) return this.writable && this.#writeOn ? "1" : "0";
+        if (parseBoolean(value, key) && !this.writable) {
           throw new ConfigError(
-            "Cannot enable write mode: it is not available in this version yet",
+            "Cannot turn write mode on for a connection opened read-only: open it with write_enabled=true (or LITESTREAM_WRITE_ENABLED=true)",
           );
         }
+        this.#writeOn = parseBoolean(value, key);
         return null;
+      case "litestream_sync":
+        readOnly(key, value);
+        if (!this.#writable) {
+          throw new ReadOnlyError(
+            "PRAGMA litestream_sync needs write mode: open with write_enabled=true",
+          );
+        }
+        return formatTxid(this.#writer!.syncNow(this));
       default:
         return undefined;
     }
@@ -282,7 +360,8 @@ export class ReplicaView implements DatabaseFile {
 
   /** {@inheritDoc DatabaseFile.beginRead} */
   beginRead(): bigint {
-    this.#reading = true;
+    const writer = this.#writer;
+    writer?.beginRead(this);
     if (this.#pending !== undefined) {
       this.#apply(this.#pending);
     } else if (this.#target === undefined) {
@@ -292,8 +371,12 @@ export class ReplicaView implements DatabaseFile {
         this.#poll(now);
       }
     }
-    this.#hydrated = this.#hydrator?.pin(this.#current.txid) ?? false;
-    return this.#current.txid;
+    if (writer?.mustFollow(this)) this.follow();
+    this.#reading = true;
+    // The hydration file holds the replica's pages, not the buffer's.
+    this.#hydrated = !writer?.hasUnsynced &&
+      (this.#hydrator?.pin(this.#current.txid) ?? false);
+    return this.#refreshVersion();
   }
 
   /** {@inheritDoc DatabaseFile.endRead} */
@@ -317,7 +400,8 @@ export class ReplicaView implements DatabaseFile {
         this.#replica.client.localPath?.(f)
       );
       const local = this.#localPaths.filter((p) => p !== undefined).length;
-      if (local > 0) key = `frames ${this.#current.serial} ${local}`;
+      // The content key: pages the buffer holds are left out of the map.
+      if (local > 0) key = `frames ${this.#contentKey} ${local}`;
     }
     if (key !== this.#localKey) {
       this.#localKey = key;
@@ -335,6 +419,7 @@ export class ReplicaView implements DatabaseFile {
     const { index, pageCount } = this.#current;
     const files = this.#localPaths;
     const none = { file: 0, offset: 0, size: 0 };
+    const buffered = this.#writer?.overlays(this) ? this.#writer : undefined;
     return encodeLocalMap({
       kind: LOCAL_FRAMES,
       paths: files.map((p) => p ?? ""),
@@ -342,7 +427,10 @@ export class ReplicaView implements DatabaseFile {
       entry: (pgno) => {
         const slot = index.slotOf(pgno);
         // Page 1 comes patched from the engine.
-        if (pgno === 1 || slot === 0 || files[slot - 1] === undefined) {
+        if (
+          pgno === 1 || slot === 0 || files[slot - 1] === undefined ||
+          buffered?.hasCommitted(pgno)
+        ) {
           return none;
         }
         return {
@@ -356,7 +444,7 @@ export class ReplicaView implements DatabaseFile {
 
   /** {@inheritDoc DatabaseFile.size} */
   size(): number {
-    return this.#current.pageCount * this.pageSize;
+    return this.#pageCountSeen() * this.#pageSize;
   }
 
   /**
@@ -368,12 +456,136 @@ export class ReplicaView implements DatabaseFile {
    * a neighbour is in another file.
    */
   readPages(pgno: number, out: Uint8Array): PageRun {
-    const room = Math.floor(out.length / this.pageSize);
+    const room = Math.floor(out.length / this.#pageSize);
     if (room < 1) {
       throw new RangeError(
-        `Cannot read page ${pgno}: the buffer has ${out.length} bytes, less than a page of ${this.pageSize}`,
+        `Cannot read page ${pgno}: the buffer has ${out.length} bytes, less than a page of ${this.#pageSize}`,
       );
     }
+    const writer = this.#writer?.overlays(this) ? this.#writer : undefined;
+    let run: PageRun;
+    if (writer !== undefined && writer.read(this, pgno, out)) {
+      run = { first: pgno, count: 1 };
+    } else if (writer !== undefined && pgno > writer.pageCount(this)) {
+      out.fill(0, 0, this.#pageSize);
+      run = { first: pgno, count: 1 };
+    } else {
+      run = this.#readUnbuffered(pgno, out, room);
+      // Neighbours read ahead may have newer copies in the buffer.
+      for (let i = 0; writer !== undefined && i < run.count; i++) {
+        const page = out.subarray(i * this.#pageSize, (i + 1) * this.#pageSize);
+        writer.read(this, run.first + i, page);
+      }
+    }
+    if (run.first === 1) {
+      patchPageOne(out, this.#version, this.#pageCountSeen());
+    }
+    return run;
+  }
+
+  /** {@inheritDoc WriterView.readBase} */
+  readBase(pgno: number, out: Uint8Array): void {
+    const page = out.subarray(0, this.#pageSize);
+    this.#readUnbuffered(pgno, page, 1);
+  }
+
+  /** {@inheritDoc WriterView.follow} */
+  follow(): void {
+    const writer = this.#writer!;
+    const from = this.#current.txid;
+    const saw = this.#contentKey;
+    const to = writer.baseTxid;
+    const files = writer.uploadsAfter(from)?.filter((f) => f.maxTxid <= to);
+    if (files !== undefined && files.at(-1)?.maxTxid === to) {
+      this.#current = this.#extend(this.#current, files);
+    } else {
+      this.#current = this.#build(
+        restorePlan(this.#replica.listAll(), {
+          url: this.#replica.url,
+          targetTxid: to,
+        }),
+      );
+    }
+    // The last sync made the content this view saw into the new base.
+    const synced = writer.lastSync;
+    if (
+      synced !== undefined && to === writer.baseTxid &&
+      saw === `w ${synced.fromTxid} ${synced.commits}`
+    ) {
+      this.#contentKey = `s ${this.#current.serial}`;
+    }
+  }
+
+  /** {@inheritDoc DatabaseFile.lockWrite} */
+  lockWrite(level: WriteLockLevel): void {
+    const writer = this.#writer;
+    if (writer === undefined || !this.#writable) {
+      throw new ReadOnlyError(
+        `"${this.#replica.url}" is open read-only: open it with write_enabled=true (or LITESTREAM_WRITE_ENABLED=true) to write`,
+      );
+    }
+    if (level !== "shared") {
+      if (!this.#writeOn) {
+        throw new ReadOnlyError(
+          "Writes are off: PRAGMA litestream_write_enabled = true turns them back on",
+        );
+      }
+      if (this.#target !== undefined || this.#pending?.target !== undefined) {
+        throw new ReadOnlyError(
+          "This connection travels in time, which is read-only: PRAGMA litestream_time = 'LATEST' returns to writing",
+        );
+      }
+    }
+    writer.lock(this, level);
+  }
+
+  /** {@inheritDoc DatabaseFile.write} */
+  write(offset: number, data: Uint8Array): void {
+    const writer = this.#holdingWriter("write");
+    if (
+      data.length !== this.#pageSize && offset === 0 &&
+      this.#current.pageCount === 0 && !writer.hasUnsynced &&
+      isPageSize(data.length)
+    ) {
+      // A new database's first page: PRAGMA page_size chose its size.
+      writer.setPageSize(this, data.length);
+      this.#pageSize = data.length;
+      this.#lockPgno = lockPgno(data.length);
+    }
+    const size = this.#pageSize;
+    if (offset % size !== 0 || data.length % size !== 0) {
+      throw new RangeError(
+        `Cannot write ${data.length} bytes at offset ${offset}: writes are whole pages of ${size} bytes`,
+      );
+    }
+    for (let at = 0; at < data.length; at += size) {
+      writer.write((offset + at) / size + 1, data.subarray(at, at + size));
+    }
+  }
+
+  /** {@inheritDoc DatabaseFile.truncate} */
+  truncate(size: number): void {
+    const writer = this.#holdingWriter("truncate");
+    if (size % this.#pageSize !== 0) {
+      throw new RangeError(
+        `Cannot truncate to ${size} bytes: not a whole number of ${this.#pageSize}-byte pages`,
+      );
+    }
+    writer.truncate(size / this.#pageSize);
+  }
+
+  /** {@inheritDoc DatabaseFile.commit} */
+  commit(): bigint {
+    const writer = this.#holdingWriter("commit");
+    if (writer.commit()) {
+      this.#refreshVersion();
+      writer.syncAfterCommit(this);
+    }
+    return this.#version;
+  }
+
+  /** Reads a page of the view's state, without the write buffer. */
+  #readUnbuffered(pgno: number, out: Uint8Array, room: number): PageRun {
     if (this.#hydrated) return this.#readHydrated(pgno, out);
     const plan = this.#readAhead.plan(pgno, room);
     for (let attempt = 0;; attempt++) {
@@ -409,6 +621,7 @@ export class ReplicaView implements DatabaseFile {
   close(cache?: CacheCounters): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#writer?.detach(this);
     if (this.#log.debugEnabled) {
       this.#log.debug("closed", {
         txid: formatTxid(this.#current.txid),
@@ -427,15 +640,57 @@ export class ReplicaView implements DatabaseFile {
    * page, no read-ahead.
    */
   #readHydrated(pgno: number, out: Uint8Array): PageRun {
-    const { pageCount, txid } = this.#current;
-    const page = out.subarray(0, this.pageSize);
-    if (pgno > pageCount) {
+    const page = out.subarray(0, this.#pageSize);
+    if (pgno > this.#current.pageCount) {
       page.fill(0);
     } else {
-      this.#hydrator!.read(pgno, page, this.pageSize);
-      if (pgno === 1) patchPageOne(page, txid, pageCount);
+      this.#hydrator!.read(pgno, page, this.#pageSize);
     }
     return { first: pgno, count: 1 };
+  }
+
+  /** The database size in pages this view sees, the buffer's included. */
+  #pageCountSeen(): number {
+    const writer = this.#writer;
+    return writer?.overlays(this)
+      ? writer.pageCount(this)
+      : this.#current.pageCount;
+  }
+
+  /** Moves the version on if the content seen changed; returns it. */
+  #refreshVersion(): bigint {
+    const writer = this.#writer;
+    const key = writer?.overlays(this)
+      ? `w ${this.#current.txid} ${writer.commits}`
+      : `s ${this.#current.serial}`;
+    if (key !== this.#contentKey) {
+      this.#contentKey = key;
+      const next = this.#version + 1n;
+      this.#version = next > this.#current.txid ? next : this.#current.txid;
+    }
+    return this.#version;
+  }
+
+  /** The writer, for a call only the connection holding its lock makes. */
+  #holdingWriter(call: string): Writer {
+    const writer = this.#writer;
+    if (writer === undefined || !writer.isHolder(this)) {
+      throw new ReadOnlyError(
+        `Cannot ${call}: this connection does not hold the write lock of "${this.#replica.url}"`,
+      );
+    }
+    return writer;
+  }
+
+  /**
+   * The latest restore plan of a listing; none for an empty replica in
+   * write mode, which is a new database.
+   */
+  #latestPlan(listing: LtxFileInfo[]): LtxFileInfo[] {
+    if (listing.length === 0 && (this.#writable || this.#writer?.isOpen)) {
+      return [];
+    }
+    return restorePlan(listing, { url: this.#replica.url });
   }
 
   #apply(change: Pending): void {
@@ -447,7 +702,7 @@ export class ReplicaView implements DatabaseFile {
   /** Reads the run `plan` asks for around page `pgno`, as far as it is contiguous. */
   #readRun(pgno: number, plan: RunPlan, out: Uint8Array): PageRun {
     const { index, pageCount, txid } = this.#current;
-    const pageSize = this.pageSize;
+    const pageSize = this.#pageSize;
     const slot = index.slotOf(pgno);
     if (slot === 0) {
       if (pgno === this.#lockPgno || pgno > pageCount) {
@@ -515,7 +770,6 @@ export class ReplicaView implements DatabaseFile {
         out.subarray(i * pageSize, (i + 1) * pageSize),
       );
     }
-    if (first === 1) patchPageOne(out, txid, pageCount);
     return { first, count };
   }
 
@@ -528,7 +782,7 @@ export class ReplicaView implements DatabaseFile {
         this.#config.pollIntervalMs,
       );
       ageMs = listing.ageMs;
-      plan = restorePlan(listing.files, { url: this.#replica.url });
+      plan = this.#latestPlan(listing.files);
     } catch (error) {
       // Keep serving the last consistent state; the next poll tries again.
       this.#log.warn("poll failed: serving the last state", {
@@ -540,6 +794,13 @@ export class ReplicaView implements DatabaseFile {
     this.#lastPollSuccess = now - ageMs;
     const current = this.#current;
     if (samePlan(plan, current.plan)) return;
+    const writer = this.#writer;
+    if (writer?.hasUnsynced && writer.overlays(this)) {
+      // The buffer builds on this state: another writer got there first.
+      const latest = plan.at(-1)?.maxTxid ?? 0n;
+      if (latest !== current.txid) writer.remoteMoved(latest);
+      return;
+    }
     const extends_ = plan.length > current.plan.length &&
       samePlan(plan.slice(0, current.plan.length), current.plan);
     this.#current = extends_
@@ -578,11 +839,11 @@ export class ReplicaView implements DatabaseFile {
     this.#replica.prefetchMeta(files);
     for (const file of files) {
       const meta = this.#replica.meta(file);
-      if (meta.header.pageSize !== this.pageSize) {
+      if (meta.header.pageSize !== this.#pageSize) {
         throw new Error(
           `"${
             this.#replica.describe(file)
-          }" has page size ${meta.header.pageSize}, the database ${this.pageSize}: a changed page size needs a new connection`,
+          }" has page size ${meta.header.pageSize}, the database ${this.#pageSize}: a changed page size needs a new connection`,
         );
       }
       index.apply(file, meta.index);
@@ -594,12 +855,16 @@ export class ReplicaView implements DatabaseFile {
     return {
       plan,
       index,
-      txid: plan[plan.length - 1].maxTxid,
+      txid: plan.at(-1)?.maxTxid ?? 0n,
       pageCount,
       timestamp,
       serial: ++lastSerial,
     };
   }
+}
+
+function isPageSize(size: number): boolean {
+  return size >= 512 && size <= 65536 && (size & (size - 1)) === 0;
 }
 
 function readOnly(name: string, value: string | null): void {

@@ -88,12 +88,17 @@ export class WriteBuffer {
    * @param pageSize The database page size.
    * @param base The state new transactions apply to, when the file is new.
    * @returns The buffer; {@linkcode WriteBuffer.base} says what it applies to.
-   * @throws {WriteBufferError} When the file is not a write buffer, or holds
-   * pages of another size.
+   * @throws {WriteBufferError} When the file is not a write buffer, holds
+   * pages of another size, or another writer has it open.
    */
   static open(path: string, pageSize: number, base: WriteBase): WriteBuffer {
     const file = Deno.openSync(path, { read: true, write: true, create: true });
     try {
+      if (!file.tryLockSync(true)) {
+        throw new WriteBufferError(
+          `The write buffer "${path}" is in use by another writer (another process, or another engine in this one): give each writer its own buffer_path (LITESTREAM_BUFFER_PATH)`,
+        );
+      }
       const size = file.statSync().size;
       if (size === 0) {
         const buffer = new WriteBuffer(path, pageSize, file, base);
@@ -106,6 +111,35 @@ export class WriteBuffer {
     } catch (error) {
       file.close();
       throw error;
+    }
+  }
+
+  /**
+   * The page size a buffer file holds pages of, without opening it for
+   * writing.
+   *
+   * @param path The buffer file.
+   * @returns Its page size, or undefined when there is no such buffer
+   * (missing, empty, or not a write buffer).
+   */
+  static storedPageSize(path: string): number | undefined {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    try {
+      const header = new Uint8Array(HEADER_SIZE);
+      if (file.statSync().size < HEADER_SIZE) return undefined;
+      readAt(file, 0, header);
+      if (new TextDecoder().decode(header.subarray(0, 8)) !== MAGIC) {
+        return undefined;
+      }
+      return new DataView(header.buffer).getUint32(8);
+    } finally {
+      file.close();
     }
   }
 
@@ -209,14 +243,20 @@ export class WriteBuffer {
     this.#pending.set(pgno, page.slice());
   }
 
+  /** Whether a transaction has staged pages. */
+  get hasStaged(): boolean {
+    return this.#pending.size > 0;
+  }
+
   /**
    * Makes the staged pages durable: appends them and a commit record, and
-   * fsyncs, before returning.
+   * fsyncs, before returning. Pages past the new end are dropped.
    *
    * @param pageCount The database size in pages after the transaction.
    */
   commit(pageCount: number): void {
-    const pages = [...this.#pending].sort(([a], [b]) => a - b);
+    const pages = [...this.#pending].filter(([pgno]) => pgno <= pageCount)
+      .sort(([a], [b]) => a - b);
     const record = new Uint8Array(
       pages.length * (4 + this.pageSize) + COMMIT_SIZE,
     );
@@ -239,6 +279,9 @@ export class WriteBuffer {
     this.#file.syncSync();
     this.#end += record.length;
     for (const [pgno, offset] of offsets) this.#committed.set(pgno, offset);
+    for (const pgno of this.#committed.keys()) {
+      if (pgno > pageCount) this.#committed.delete(pgno);
+    }
     this.#pageCount = pageCount;
     this.#transactions++;
     this.#pending.clear();
@@ -250,16 +293,18 @@ export class WriteBuffer {
   }
 
   /**
-   * Reads a page as the writer sees it: staged, else committed.
+   * Reads a page: as the writer sees it (staged, else committed), or as
+   * everyone else does (committed).
    *
    * @param pgno The page number.
    * @param out Where the page goes (`pageSize` bytes).
+   * @param staged Whether the transaction under way counts.
    * @returns Whether the buffer had the page.
    */
-  read(pgno: number, out: Uint8Array): boolean {
-    const staged = this.#pending.get(pgno);
-    if (staged !== undefined) {
-      out.set(staged);
+  read(pgno: number, out: Uint8Array, staged = true): boolean {
+    const page = staged ? this.#pending.get(pgno) : undefined;
+    if (page !== undefined) {
+      out.set(page);
       return true;
     }
     const offset = this.#committed.get(pgno);
@@ -285,16 +330,21 @@ export class WriteBuffer {
     }
   }
 
+  /** Whether a page is in a committed transaction. */
+  hasCommitted(pgno: number): boolean {
+    return this.#committed.has(pgno);
+  }
+
   /**
    * Empties the buffer onto a new base, once its transactions are uploaded:
-   * the file is cut back to a header and fsync'd.
+   * the file is cut back to a header and fsync'd. Pages staged by a
+   * transaction under way stay staged: they apply to the new base as well.
    *
    * @param base The state the upload produced.
    */
   reset(base: WriteBase): void {
     this.#base = base;
     this.#committed.clear();
-    this.#pending.clear();
     this.#pageCount = undefined;
     this.#transactions = 0;
     this.#file.truncateSync(0);

@@ -1,9 +1,9 @@
 /**
  * A write-mode session: the transactions of one writer, kept in its
  * {@linkcode WriteBuffer} and synced to the replica as one level-0 LTX file
- * at a time (ARCHITECTURE.md, "Writes"). Not yet wired to the VFS: this is
- * the part that decides what is uploaded, when it may be, and what happens
- * to the buffer.
+ * at a time (ARCHITECTURE.md, "Writes"): the part that decides what is
+ * uploaded, when it may be, and what happens to the buffer. `writer.ts`
+ * drives it from the VFS.
  *
  * A sync uploads only on top of the state the buffer was built on: the
  * replica's latest TXID must still be the base's, and the upload itself is
@@ -16,7 +16,11 @@
  */
 
 import { formatTxid } from "../ltx/mod.ts";
-import { FileExistsError, type SyncReplicaClient } from "../storage/mod.ts";
+import {
+  FileExistsError,
+  type LtxFileInfo,
+  type SyncReplicaClient,
+} from "../storage/mod.ts";
 import { ConflictError } from "./errors.ts";
 import { buildLevel0File } from "./level0_file.ts";
 import type { Replica } from "./replica.ts";
@@ -45,6 +49,14 @@ export interface WriteSessionOptions {
   readBase: (pgno: number, out: Uint8Array) => void;
   /** Clock in ms, for file timestamps. */
   now?: () => number;
+}
+
+/** What a sync uploaded. */
+export interface Upload {
+  /** The file as stored. */
+  readonly file: LtxFileInfo;
+  /** Its bytes. */
+  readonly bytes: Uint8Array;
 }
 
 /** One writer's transactions and their syncs. */
@@ -90,16 +102,34 @@ export class WriteSession {
   }
 
   /**
+   * Moves an empty buffer onto another base: the replica moved on while
+   * this writer had nothing to sync, and its next transaction builds on
+   * the new state.
+   *
+   * @param base The state, and its size in pages.
+   * @throws {RangeError} When the buffer holds transactions.
+   */
+  rebase(base: WriteBase & { pageCount: number }): void {
+    if (!this.buffer.isEmpty) {
+      throw new RangeError(
+        `Cannot move the write buffer "${this.buffer.path}" to another base: it holds ${this.buffer.transactions} transaction(s)`,
+      );
+    }
+    this.#basePageCount = base.pageCount;
+    this.buffer.reset(base);
+  }
+
+  /**
    * Uploads the committed transactions as the next level-0 file.
    *
-   * @returns The TXID written, or undefined when there was nothing to sync.
+   * @returns What was uploaded, or undefined when there was nothing to sync.
    * @throws {ConflictError} When the replica is no longer at the buffer's
    * base, or another writer created the same TXID first; the buffer keeps
    * the transactions.
    * @throws {StorageError} When the upload failed; the buffer keeps them,
    * and the next sync tries again.
    */
-  sync(): bigint | undefined {
+  sync(): Upload | undefined {
     const buffer = this.buffer;
     if (buffer.isEmpty) return undefined;
     const { txid: baseTxid } = buffer.base;
@@ -114,11 +144,9 @@ export class WriteSession {
       this.#readBase,
       this.#now(),
     );
+    const stored = { level: 0, minTxid: file.txid, maxTxid: file.txid };
     try {
-      this.#client.createFileSync(
-        { level: 0, minTxid: file.txid, maxTxid: file.txid },
-        file.bytes,
-      );
+      this.#client.createFileSync(stored, file.bytes);
     } catch (error) {
       if (error instanceof FileExistsError) {
         throw this.#conflict(file.txid, error);
@@ -127,7 +155,10 @@ export class WriteSession {
     }
     this.#basePageCount = buffer.pageCount!;
     buffer.reset({ txid: file.txid, checksum: file.checksum });
-    return file.txid;
+    return {
+      file: { ...stored, size: file.bytes.length, createdAt: this.#now() },
+      bytes: file.bytes,
+    };
   }
 
   /** Closes the buffer; unsynced transactions stay in it for the next open. */

@@ -22,9 +22,15 @@
 
 import { Engine } from "../engine/mod.ts";
 import { Logger, STDERR_SINK } from "../log/mod.ts";
-import { serve } from "./server.ts";
+import { StdinReader } from "./_stdin_reader.ts";
+import { IDLE_INTERVAL_MS, serve } from "./server.ts";
 
-export { type PipeIo, serve, type ServeOptions } from "./server.ts";
+export {
+  IDLE_INTERVAL_MS,
+  type PipeIo,
+  serve,
+  type ServeOptions,
+} from "./server.ts";
 export {
   type Answer,
   decodeAnswer,
@@ -44,15 +50,21 @@ export {
  * until the client closes the pipe; then closes every file still open. A
  * failed open is also logged to standard error, where a person at the
  * sqlite3 shell sees why (SQLite itself says only "unable to open database
- * file").
+ * file"). The engine's timed work (`Engine.tick`) runs whenever the pipe
+ * has been idle for {@linkcode IDLE_INTERVAL_MS}, and at least that often
+ * while it is busy.
  *
  * @throws {RangeError} When a request is malformed (the client is not the
  * shim).
  */
 export function runEngineChild(): void {
   const engine = new Engine();
+  const stdin = new StdinReader(IDLE_INTERVAL_MS);
   serve((name, params) => engine.openFile(name, params), {
-    read: (buffer) => Deno.stdin.readSync(buffer),
+    read: (buffer) => stdin.read(buffer),
     write: (buffer) => Deno.stdout.writeSync(buffer),
-  }, { logger: new Logger({ sink: STDERR_SINK }) });
+  }, {
+    logger: new Logger({ sink: STDERR_SINK }),
+    onIdle: () => engine.tick(),
+  });
 }

@@ -8,7 +8,7 @@
  *
  * | op | request fields | answer on SQLITE_OK |
  * | --- | --- | --- |
- * | 1 open | u32 name length, name, parameter block ("key\0value\0"...) to the end | u32 id, u32 page size |
+ * | 1 open | u32 name length, name, parameter block ("key\0value\0"...) to the end | u32 id, u32 page size, u32 flags (`OPEN_WRITABLE`) |
  * | 2 close | u32 id, u32 n, n x u64 cache counters | nothing |
  * | 3 begin_read | u32 id | u64 view version, u32 local map generation, i64 size in bytes |
  * | 4 end_read | u32 id | nothing |
@@ -16,6 +16,10 @@
  * | 6 read_pages | u32 id, u32 pgno, u32 most pages | u32 first, u32 count, count pages |
  * | 7 pragma | u32 id, u8 has value, u32 name length, name, [u32 value length, value] | u8 has result, result to the end |
  * | 8 local_map | u32 id | the local map (src/engine/local_map.ts) to the end |
+ * | 9 write_lock | u32 id, u32 lock (`SQLITE_LOCK_SHARED`, `_RESERVED` or `_EXCLUSIVE`) | nothing |
+ * | 10 write | u32 id, i64 offset, the bytes to the end | nothing |
+ * | 11 truncate | u32 id, i64 size in bytes | nothing |
+ * | 12 commit | u32 id | u64 view version |
  *
  * A pragma that is not the engine's answers SQLITE_NOTFOUND with an empty
  * message.
@@ -23,6 +27,8 @@
  * @module
  */
 
+import type { WriteLockLevel } from "../engine/database_file.ts";
+import { WRITE_LOCK_CODES, WRITE_LOCK_LEVELS } from "../vfs/port_files.ts";
 import { SQLITE_NOTFOUND, SQLITE_OK } from "../sqlite/constants.ts";
 
 /** Bytes of the length before every message body. */
@@ -41,6 +47,10 @@ export const OP_CODES = {
   readPages: 6,
   pragma: 7,
   localMap: 8,
+  writeLock: 9,
+  write: 10,
+  truncate: 11,
+  commit: 12,
 } as const;
 
 /** A port call's name. */
@@ -55,7 +65,11 @@ export type Request =
   | { op: "fileSize"; id: number }
   | { op: "localMap"; id: number }
   | { op: "readPages"; id: number; pgno: number; max: number }
-  | { op: "pragma"; id: number; name: string; value: string | null };
+  | { op: "pragma"; id: number; name: string; value: string | null }
+  | { op: "writeLock"; id: number; level: WriteLockLevel }
+  | { op: "write"; id: number; offset: number; data: Uint8Array }
+  | { op: "truncate"; id: number; size: number }
+  | { op: "commit"; id: number };
 
 /** A failed call's answer (and a pragma's SQLITE_NOTFOUND). */
 export interface Failure {
@@ -67,7 +81,7 @@ export interface Failure {
 
 /** A successful answer's results, by operation. */
 export interface Results {
-  open: { id: number; pageSize: number };
+  open: { id: number; pageSize: number; flags: number };
   close: Record<never, never>;
   beginRead: { version: bigint; local: number; size: number };
   endRead: Record<never, never>;
@@ -75,6 +89,10 @@ export interface Results {
   readPages: { first: number; count: number; pages: Uint8Array };
   pragma: { result: string | null };
   localMap: { map: Uint8Array };
+  writeLock: Record<never, never>;
+  write: Record<never, never>;
+  truncate: Record<never, never>;
+  commit: { version: bigint };
 }
 
 /** An answer to an operation: its results, or a failure. */
@@ -255,6 +273,13 @@ export function encodeRequest(request: Request): Uint8Array {
       );
       if (request.value !== null) w.string(request.value);
       return w.finish();
+    case "writeLock":
+      return w.u32(request.id).u32(WRITE_LOCK_CODES[request.level]).finish();
+    case "write":
+      return w.u32(request.id).i64(BigInt(request.offset)).bytes(request.data)
+        .finish();
+    case "truncate":
+      return w.u32(request.id).i64(BigInt(request.size)).finish();
     default:
       return w.u32(request.id).finish();
   }
@@ -298,6 +323,7 @@ export function decodeRequest(body: Uint8Array): Request {
     case "endRead":
     case "fileSize":
     case "localMap":
+    case "commit":
       request = { op, id: r.u32("id") };
       break;
     case "readPages":
@@ -315,6 +341,25 @@ export function decodeRequest(body: Uint8Array): Request {
       request = { op, id, name, value: hasValue ? r.string("value") : null };
       break;
     }
+    case "writeLock": {
+      const id = r.u32("id");
+      const lock = r.u32("lock");
+      const level = WRITE_LOCK_LEVELS[lock];
+      if (level === undefined) {
+        throw new RangeError(`Malformed pipe message: unknown lock ${lock}`);
+      }
+      request = { op, id, level };
+      break;
+    }
+    case "write": {
+      const id = r.u32("id");
+      const offset = Number(r.i64("offset"));
+      request = { op, id, offset, data: r.rest() };
+      break;
+    }
+    case "truncate":
+      request = { op, id: r.u32("id"), size: Number(r.i64("size")) };
+      break;
     default:
       throw new RangeError(`Malformed pipe message: unknown operation ${code}`);
   }
@@ -350,8 +395,8 @@ export function encodeAnswer<O extends Op>(
   const ok = answer as Results[Op];
   switch (op) {
     case "open": {
-      const { id, pageSize } = ok as Results["open"];
-      return w.u32(id).u32(pageSize).finish();
+      const { id, pageSize, flags } = ok as Results["open"];
+      return w.u32(id).u32(pageSize).u32(flags).finish();
     }
     case "beginRead": {
       const { version, local, size } = ok as Results["beginRead"];
@@ -370,6 +415,8 @@ export function encodeAnswer<O extends Op>(
     }
     case "localMap":
       return w.bytes((ok as Results["localMap"]).map).finish();
+    case "commit":
+      return w.u64((ok as Results["commit"]).version).finish();
     default:
       return w.finish();
   }
@@ -414,7 +461,11 @@ export function decodeAnswer<O extends Op>(
   let results: Results[Op];
   switch (op) {
     case "open":
-      results = { id: r.u32("id"), pageSize: r.u32("page size") };
+      results = {
+        id: r.u32("id"),
+        pageSize: r.u32("page size"),
+        flags: r.u32("flags"),
+      };
       break;
     case "beginRead":
       results = {
@@ -439,6 +490,9 @@ export function decodeAnswer<O extends Op>(
       break;
     case "localMap":
       results = { map: r.rest() };
+      break;
+    case "commit":
+      results = { version: r.u64("version") };
       break;
     default:
       results = {};

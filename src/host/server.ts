@@ -1,6 +1,7 @@
 /**
  * The engine child's loop: reads requests from the pipe port, one at a time,
- * answers each from a {@linkcode PortFiles} table, until the pipe closes.
+ * answers each from a {@linkcode PortFiles} table, until the pipe closes;
+ * between requests, runs the engine's timed work.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import {
   CACHE_STAT_COUNT,
   cacheCountersOf,
   lastFailureMessage,
+  OPEN_WRITABLE,
   parseParams,
   portFailure,
   PortFiles,
@@ -27,19 +29,47 @@ import {
   type Request,
 } from "./protocol.ts";
 
+/**
+ * How often {@linkcode serve} calls `onIdle` by default, in milliseconds:
+ * after each answer once this long has passed since the last call, and
+ * whenever a read times out (the engine child's reads time out after this
+ * long).
+ */
+export const IDLE_INTERVAL_MS = 200;
+
 /** Where the server reads requests and writes answers, synchronously. */
 export interface PipeIo {
-  /** Reads into `buffer`: bytes read, or null at end of file (`Deno.stdin.readSync`). */
+  /**
+   * Reads into `buffer`: bytes read, or null at end of file
+   * (`Deno.stdin.readSync`). May throw `Deno.errors.TimedOut` when nothing
+   * came for a while: the pipe is idle, not closed.
+   */
   read(buffer: Uint8Array): number | null;
   /** Writes from `buffer`: bytes written (`Deno.stdout.writeSync`). */
   write(buffer: Uint8Array): number;
 }
 
-/** Reads exactly `out.length` bytes; false at end of file before the first. */
-function readFull(io: PipeIo, out: Uint8Array): boolean {
+/**
+ * Reads exactly `out.length` bytes; false at end of file before the first.
+ * A read that times out before the first byte calls `onIdle` (when given);
+ * either way the reads go on.
+ */
+function readFull(
+  io: PipeIo,
+  out: Uint8Array,
+  onIdle?: () => void,
+): boolean {
   let at = 0;
   while (at < out.length) {
-    const n = io.read(out.subarray(at));
+    let n: number | null;
+    try {
+      n = io.read(out.subarray(at));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.TimedOut)) throw error;
+      // Idle between messages; inside one, the rest is on its way.
+      if (at === 0) onIdle?.();
+      continue;
+    }
     if (n === null || n === 0) {
       if (at === 0) return false;
       throw new RangeError(
@@ -64,6 +94,17 @@ export interface ServeOptions {
    * nowhere.
    */
   logger?: Logger;
+  /**
+   * The engine's timed work (`Engine.tick`: write-mode syncs at the sync
+   * interval, ...), called while the pipe is idle (a read of `io` throws
+   * `Deno.errors.TimedOut`) and, so that a busy client does not starve it,
+   * after an answer when `idleIntervalMs` have passed since the last call.
+   * It must not throw. Default: none.
+   */
+  onIdle?: () => void;
+  /** The least time between two busy-pipe calls of `onIdle`, in ms. Default
+   * {@linkcode IDLE_INTERVAL_MS}. */
+  idleIntervalMs?: number;
 }
 
 /** Answers requests over one table of files. */
@@ -102,7 +143,12 @@ class Dispatcher {
           request.name,
           parseParams(request.params),
         );
-        return { code: SQLITE_OK, id, pageSize: file.pageSize };
+        return {
+          code: SQLITE_OK,
+          id,
+          pageSize: file.pageSize,
+          flags: file.writable ? OPEN_WRITABLE : 0,
+        };
       }
       case "close": {
         const { stats } = request;
@@ -154,6 +200,21 @@ class Dispatcher {
         if (result === undefined) return NOT_FOUND;
         return { code: SQLITE_OK, result };
       }
+      case "writeLock":
+        this.#files.file(request.id).lockWrite(request.level);
+        return { code: SQLITE_OK };
+      case "write":
+        // The body is this request's own: the engine copies what it keeps.
+        this.#files.file(request.id).write(request.offset, request.data);
+        return { code: SQLITE_OK };
+      case "truncate":
+        this.#files.file(request.id).truncate(request.size);
+        return { code: SQLITE_OK };
+      case "commit":
+        return {
+          code: SQLITE_OK,
+          version: this.#files.file(request.id).commit(),
+        };
     }
   }
 
@@ -172,11 +233,12 @@ class Dispatcher {
  * Serves the pipe port until the pipe closes: reads each request, calls the
  * engine, writes the answer. Engine errors become failure answers (code and
  * message, as the host port reports them); at end of file, the files still
- * open are closed and the function returns.
+ * open are closed and the function returns. Between requests, the engine's
+ * timed work runs (`options.onIdle`).
  *
  * @param opener Opens each main-database file (`Engine.openFile`).
  * @param io The pipe: the child's standard input and output.
- * @param options Where failed opens are logged.
+ * @param options Where failed opens are logged; the timed work.
  * @throws {RangeError} When a message is malformed or too long (the client
  * is not the shim): the caller exits, and the shim sees the pipe close.
  *
@@ -216,10 +278,16 @@ export function serve(
     opener,
     options.logger ?? new Logger({ level: "ERROR", sink: DISCARD_SINK }),
   );
+  const intervalMs = options.idleIntervalMs ?? IDLE_INTERVAL_MS;
+  let lastIdle = performance.now();
+  const idle = () => {
+    lastIdle = performance.now();
+    options.onIdle?.();
+  };
   const header = new Uint8Array(FRAME_HEADER_SIZE);
   const headerView = new DataView(header.buffer);
   try {
-    while (readFull(io, header)) {
+    while (readFull(io, header, idle)) {
       const length = headerView.getUint32(0, true);
       if (length === 0 || length > MAX_BODY_SIZE) {
         throw new RangeError(
@@ -231,6 +299,7 @@ export function serve(
         throw new RangeError("Malformed pipe message: no body after a length");
       }
       writeFull(io, dispatcher.answer(decodeRequest(body)));
+      if (performance.now() - lastIdle >= intervalMs) idle();
     }
   } finally {
     dispatcher.closeAll();

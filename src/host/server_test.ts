@@ -1,13 +1,22 @@
 import assert from "node:assert/strict";
 import type { DatabaseFile } from "../engine/database_file.ts";
-import { ReplicaNotFoundError } from "../engine/errors.ts";
+import {
+  BusyError,
+  ReadOnlyError,
+  ReplicaNotFoundError,
+} from "../engine/errors.ts";
 import { Logger } from "../log/mod.ts";
 import {
+  SQLITE_BUSY,
   SQLITE_CANTOPEN,
   SQLITE_ERROR,
+  SQLITE_IOERR_FSYNC,
   SQLITE_IOERR_RDLOCK,
   SQLITE_IOERR_READ,
+  SQLITE_IOERR_TRUNCATE,
+  SQLITE_IOERR_WRITE,
   SQLITE_NOTFOUND,
+  SQLITE_READONLY,
 } from "../sqlite/constants.ts";
 import {
   type Answer,
@@ -17,14 +26,24 @@ import {
   type Op,
   type Request,
 } from "./protocol.ts";
-import { serve } from "./server.ts";
+import { OPEN_WRITABLE } from "../vfs/port_files.ts";
+import { type PipeIo, serve } from "./server.ts";
 
 const PAGE = 512;
 
-/** A two-page database whose page n is filled with n; reads return both. */
-function fakeFile(closed: unknown[]): DatabaseFile {
+/**
+ * A two-page database whose page n is filled with n; reads return both.
+ * Writable when `writes` is given: it records the write-mode calls there
+ * (a lock "exclusive" is busy; a write at a negative offset, a truncate to
+ * an odd size and a commit after a truncate to 0 fail); read-only
+ * otherwise.
+ */
+function fakeFile(closed: unknown[], writes?: unknown[]): DatabaseFile {
+  const readOnly = () => new ReadOnlyError("Write mode is off");
+  let staged = 2 * PAGE;
   return {
     pageSize: PAGE,
+    writable: writes !== undefined,
     beginRead: () => 7n,
     endRead: () => {},
     localGeneration: () => 0,
@@ -41,27 +60,36 @@ function fakeFile(closed: unknown[]): DatabaseFile {
       if (value === "bad") throw new ReplicaNotFoundError("file:///gone");
       return value === null ? "2024-01-01T00:00:00Z" : null;
     },
+    lockWrite(level) {
+      if (writes === undefined) throw readOnly();
+      if (level === "exclusive") throw new BusyError("Readers hold the db");
+      writes.push(["lockWrite", level]);
+    },
+    write(offset, data) {
+      if (writes === undefined) throw readOnly();
+      if (offset < 0) throw new RangeError(`Bad offset ${offset}`);
+      writes.push(["write", offset, [...data]]);
+    },
+    truncate(size) {
+      if (writes === undefined) throw readOnly();
+      if (size % 2 === 1) throw new Error(`Odd size ${size}`);
+      staged = size;
+      writes.push(["truncate", size]);
+    },
+    commit() {
+      if (writes === undefined) throw readOnly();
+      if (staged === 0) throw new Error("No room to fsync");
+      writes.push(["commit"]);
+      return 8n;
+    },
     close: (counters) => closed.push(counters ?? "no counters"),
   };
 }
 
-/** Serves the requests, fed one byte at a time; returns the answers. */
-function exchange(
-  requests: Request[],
-  options: { closed?: unknown[]; logs?: string[] } = {},
-): Answer<Op>[] {
-  const input = new Uint8Array(
-    requests.flatMap((r) => [...encodeRequest(r)]),
-  );
+/** A pipe that hands out `input` one byte at a time; answers go to `output`. */
+function bytePipe(input: Uint8Array, output: number[]): PipeIo {
   let at = 0;
-  const output: number[] = [];
-  const logs = options.logs ?? [];
-  serve((name, params) => {
-    if (params.get("replica_url") === undefined) {
-      throw new ReplicaNotFoundError(`file://${name}`);
-    }
-    return fakeFile(options.closed ?? []);
-  }, {
+  return {
     read(buffer) {
       if (at === input.length) return null;
       buffer[0] = input[at++];
@@ -71,7 +99,11 @@ function exchange(
       output.push(...buffer);
       return buffer.length;
     },
-  }, { logger: new Logger({ sink: { write: (l) => logs.push(l) } }) });
+  };
+}
+
+/** Splits the answers in `output`, one per request, and decodes them. */
+function answersTo(requests: Request[], output: number[]): Answer<Op>[] {
   const bytes = new Uint8Array(output);
   const answers: Answer<Op>[] = [];
   let offset = 0;
@@ -87,10 +119,44 @@ function exchange(
   return answers;
 }
 
+/** Serves the requests, fed one byte at a time; returns the answers. */
+function exchange(
+  requests: Request[],
+  options: { closed?: unknown[]; logs?: string[]; writes?: unknown[] } = {},
+): Answer<Op>[] {
+  const input = new Uint8Array(
+    requests.flatMap((r) => [...encodeRequest(r)]),
+  );
+  const output: number[] = [];
+  const logs = options.logs ?? [];
+  serve(
+    (name, params) => {
+      if (params.get("replica_url") === undefined) {
+        throw new ReplicaNotFoundError(`file://${name}`);
+      }
+      return fakeFile(
+        options.closed ?? [],
+        params.get("write") === "on" ? options.writes ?? [] : undefined,
+      );
+    },
+    bytePipe(input, output),
+    {
+      logger: new Logger({ sink: { write: (l) => logs.push(l) } }),
+    },
+  );
+  return answersTo(requests, output);
+}
+
 const OPEN: Request = {
   op: "open",
   name: "/db",
   params: new TextEncoder().encode("replica_url\0file:///r\0"),
+};
+
+const OPEN_WRITE: Request = {
+  op: "open",
+  name: "/db",
+  params: new TextEncoder().encode("replica_url\0file:///r\0write\0on\0"),
 };
 
 Deno.test("serve() answers each port call from the engine's file", () => {
@@ -108,7 +174,7 @@ Deno.test("serve() answers each port call from the engine's file", () => {
   ], { closed });
   const pages = new Uint8Array(2 * PAGE).fill(1, 0, PAGE).fill(2, PAGE);
   assert.deepEqual(answers, [
-    { code: 0, id: 1, pageSize: PAGE },
+    { code: 0, id: 1, pageSize: PAGE, flags: 0 },
     { code: 0, version: 7n, local: 0, size: 1024 },
     { code: 0, size: 2 * PAGE },
     { code: 0, first: 1, count: 2, pages },
@@ -183,4 +249,169 @@ Deno.test("serve() rejects a message cut short", () => {
       }),
     /the pipe closed after 2 of 5 bytes/,
   );
+});
+
+Deno.test("serve() carries the write-mode calls to the engine's file", () => {
+  const writes: unknown[] = [];
+  const answers = exchange([
+    OPEN_WRITE,
+    { op: "beginRead", id: 1 },
+    { op: "writeLock", id: 1, level: "reserved" },
+    { op: "write", id: 1, offset: PAGE, data: new Uint8Array([9, 8, 7]) },
+    { op: "truncate", id: 1, size: 3 * PAGE },
+    { op: "commit", id: 1 },
+    { op: "writeLock", id: 1, level: "shared" },
+    { op: "writeLock", id: 1, level: "exclusive" },
+    { op: "write", id: 1, offset: -1, data: new Uint8Array(1) },
+    { op: "truncate", id: 1, size: 1023 },
+    { op: "truncate", id: 1, size: 0 },
+    { op: "commit", id: 1 },
+    { op: "commit", id: 2 },
+  ], { writes });
+  assert.deepEqual(answers.slice(0, 7), [
+    { code: 0, id: 1, pageSize: PAGE, flags: OPEN_WRITABLE },
+    { code: 0, version: 7n, local: 0, size: 2 * PAGE },
+    { code: 0 },
+    { code: 0 },
+    { code: 0 },
+    { code: 0, version: 8n },
+    { code: 0 },
+  ]);
+  assert.deepEqual(answers.slice(7), [
+    { code: SQLITE_BUSY, message: "Readers hold the db" },
+    { code: SQLITE_IOERR_WRITE, message: "Bad offset -1" },
+    { code: SQLITE_IOERR_TRUNCATE, message: "Odd size 1023" },
+    { code: 0 },
+    { code: SQLITE_IOERR_FSYNC, message: "No room to fsync" },
+    { code: SQLITE_IOERR_FSYNC, message: "Unknown database file id: 2" },
+  ]);
+  assert.deepEqual(writes, [
+    ["lockWrite", "reserved"],
+    ["write", PAGE, [9, 8, 7]],
+    ["truncate", 3 * PAGE],
+    ["commit"],
+    ["lockWrite", "shared"],
+    ["truncate", 0],
+  ]);
+});
+
+Deno.test("serve() answers SQLITE_READONLY for writes to a read-only file", () => {
+  const answers = exchange([
+    OPEN,
+    { op: "writeLock", id: 1, level: "reserved" },
+    { op: "write", id: 1, offset: 0, data: new Uint8Array(PAGE) },
+    { op: "truncate", id: 1, size: 0 },
+    { op: "commit", id: 1 },
+  ]);
+  assert.deepEqual(answers[0], { code: 0, id: 1, pageSize: PAGE, flags: 0 });
+  for (const answer of answers.slice(1)) {
+    assert.deepEqual(answer, {
+      code: SQLITE_READONLY,
+      message: "Write mode is off",
+    });
+  }
+});
+
+/**
+ * A pipe that plays a script: each step is the bytes one read returns (at
+ * most what the buffer holds, the rest on the next read) or "timeout", a
+ * read that throws what an idle pipe throws; then end of file. Events go
+ * to `events`: "answer" for each write.
+ */
+function scriptedPipe(
+  script: (Uint8Array | "timeout")[],
+  output: number[],
+  events: string[],
+): PipeIo {
+  const steps = [...script];
+  return {
+    read(buffer) {
+      const step = steps.shift();
+      if (step === undefined) return null;
+      if (step === "timeout") throw new Deno.errors.TimedOut("Idle");
+      const n = Math.min(buffer.length, step.length);
+      buffer.set(step.subarray(0, n));
+      if (n < step.length) steps.unshift(step.subarray(n));
+      return n;
+    },
+    write(buffer) {
+      events.push("answer");
+      output.push(...buffer);
+      return buffer.length;
+    },
+  };
+}
+
+Deno.test("serve() calls onIdle while the pipe is idle, not inside a message", () => {
+  const open = encodeRequest(OPEN);
+  const size = encodeRequest({ op: "fileSize", id: 1 });
+  const output: number[] = [];
+  const events: string[] = [];
+  serve(
+    () => fakeFile([]),
+    scriptedPipe(
+      [
+        "timeout",
+        "timeout",
+        open.subarray(0, 3), // inside the length
+        "timeout",
+        open.subarray(3, 9), // inside the body
+        "timeout",
+        open.subarray(9),
+        "timeout",
+        size,
+      ],
+      output,
+      events,
+    ),
+    { onIdle: () => events.push("idle"), idleIntervalMs: 60_000 },
+  );
+  assert.deepEqual(events, ["idle", "idle", "answer", "idle", "answer"]);
+  assert.deepEqual(answersTo([OPEN, { op: "fileSize", id: 1 }], output), [
+    { code: 0, id: 1, pageSize: PAGE, flags: 0 },
+    { code: 0, size: 2 * PAGE },
+  ]);
+});
+
+Deno.test("serve() calls onIdle after answers once the interval has passed", () => {
+  const requests: Request[] = [OPEN, { op: "fileSize", id: 1 }, {
+    op: "close",
+    id: 1,
+    stats: [],
+  }];
+  const output: number[] = [];
+  const events: string[] = [];
+  serve(
+    () => fakeFile([]),
+    scriptedPipe(requests.map(encodeRequest), output, events),
+    { onIdle: () => events.push("idle"), idleIntervalMs: 0 },
+  );
+  assert.deepEqual(events, [
+    "answer",
+    "idle",
+    "answer",
+    "idle",
+    "answer",
+    "idle",
+  ]);
+});
+
+Deno.test("serve() throws other read errors, and closes the files", () => {
+  const closed: unknown[] = [];
+  const events: string[] = [];
+  const pipe = scriptedPipe([encodeRequest(OPEN)], [], events);
+  assert.throws(
+    () =>
+      serve(() => fakeFile(closed), {
+        read(buffer) {
+          const n = pipe.read(buffer);
+          if (n === null) throw new Deno.errors.ConnectionReset("Reset");
+          return n;
+        },
+        write: pipe.write,
+      }),
+    Deno.errors.ConnectionReset,
+  );
+  assert.deepEqual(events, ["answer"]);
+  assert.deepEqual(closed, ["no counters"]);
 });

@@ -28,6 +28,8 @@ import {
   CACHE_STAT_COUNT,
   cacheCountersOf,
   HOST_PORT_FUNCTION_COUNT,
+  OPEN_WRITABLE,
+  WRITE_LOCK_LEVELS,
 } from "./_shim.ts";
 
 // The callback signatures, in lsvfs_host_install() order.
@@ -38,6 +40,7 @@ const OPEN = {
     "i32", // int nParams (bytes)
     "pointer", // int *pFileId
     "pointer", // int *pPageSize
+    "pointer", // int *pFlags (LSVFS_OPEN_WRITABLE, or 0)
   ],
   result: "i32",
 } as const;
@@ -103,6 +106,36 @@ const ERROR_MESSAGE = {
     "i32", // int nBuf
   ],
   result: "i32", // int: bytes written, NUL excluded
+} as const;
+const WRITE_LOCK = {
+  parameters: [
+    "i32", // int iFile
+    "i32", // int eLock (SQLITE_LOCK_SHARED, _RESERVED or _EXCLUSIVE)
+  ],
+  result: "i32", // SQLITE_OK, SQLITE_BUSY, SQLITE_READONLY, or an error code
+} as const;
+const WRITE = {
+  parameters: [
+    "i32", // int iFile
+    "i64", // sqlite3_int64 iOfst
+    "pointer", // const void *aData (SQLite's buffer: another each call)
+    "i32", // int nData
+  ],
+  result: "i32",
+} as const;
+const TRUNCATE = {
+  parameters: [
+    "i32", // int iFile
+    "i64", // sqlite3_int64 iSize
+  ],
+  result: "i32",
+} as const;
+const COMMIT = {
+  parameters: [
+    "i32", // int iFile
+    "pointer", // sqlite3_uint64 *pVersion (view version of the commit)
+  ],
+  result: "i32",
 } as const;
 
 /** What the port needs of each `Deno.UnsafeCallback`, whatever its signature. */
@@ -208,13 +241,16 @@ export class HostPort {
     this.#files = new PortFiles(opener);
     this.files = this.#files.files;
     this.callbacks = [
-      new Deno.UnsafeCallback(OPEN, (zName, aParams, nParams, pId, pSize) => {
-        try {
-          return this.#open(zName, aParams, nParams, pId, pSize);
-        } catch (error) {
-          return portFailure("open", error);
-        }
-      }),
+      new Deno.UnsafeCallback(
+        OPEN,
+        (zName, aParams, nParams, pId, pSize, pFlags) => {
+          try {
+            return this.#open(zName, aParams, nParams, pId, pSize, pFlags);
+          } catch (error) {
+            return portFailure("open", error);
+          }
+        },
+      ),
       new Deno.UnsafeCallback(CLOSE, (id, aStat, nStat) => {
         try {
           this.#files.close(id, cacheCounters(aStat, nStat));
@@ -339,6 +375,54 @@ export class HostPort {
           return portFailure("localMap", error);
         }
       }),
+      new Deno.UnsafeCallback(WRITE_LOCK, (id, eLock) => {
+        try {
+          const level = WRITE_LOCK_LEVELS[eLock];
+          if (level === undefined) {
+            throw new RangeError(`Unknown write lock level: ${eLock}`);
+          }
+          this.#files.file(id).lockWrite(level);
+          return SQLITE_OK;
+        } catch (error) {
+          return portFailure("writeLock", error);
+        }
+      }),
+      new Deno.UnsafeCallback(WRITE, (id, iOfst, aData, nData) => {
+        try {
+          const file = this.#files.file(id);
+          // A fresh view, never a cached one: SQLite passes a different
+          // buffer each time, and the engine copies what it keeps.
+          const data = nData > 0
+            ? new Uint8Array(
+              Deno.UnsafePointerView.getArrayBuffer(
+                nonNull(aData, "aData"),
+                nData,
+              ),
+            )
+            : new Uint8Array(0);
+          file.write(Number(iOfst), data);
+          return SQLITE_OK;
+        } catch (error) {
+          return portFailure("write", error);
+        }
+      }),
+      new Deno.UnsafeCallback(TRUNCATE, (id, iSize) => {
+        try {
+          this.#files.file(id).truncate(Number(iSize));
+          return SQLITE_OK;
+        } catch (error) {
+          return portFailure("truncate", error);
+        }
+      }),
+      new Deno.UnsafeCallback(COMMIT, (id, pVersion) => {
+        try {
+          const version = this.#files.file(id).commit();
+          this.#views.uint64(nonNull(pVersion, "pVersion"))[0] = version;
+          return SQLITE_OK;
+        } catch (error) {
+          return portFailure("commit", error);
+        }
+      }),
     ];
     if (this.callbacks.length !== HOST_PORT_FUNCTION_COUNT) {
       throw new Error("The host port's callbacks do not match the shim");
@@ -363,14 +447,17 @@ export class HostPort {
     nParams: number,
     pId: Deno.PointerValue,
     pSize: Deno.PointerValue,
+    pFlags: Deno.PointerValue,
   ): number {
     const name = Deno.UnsafePointerView.getCString(nonNull(zName, "zName"));
     const params = paramsAt(aParams, nParams);
     const idOut = this.#views.int32(nonNull(pId, "pFileId"));
     const sizeOut = this.#views.int32(nonNull(pSize, "pPageSize"));
+    const flagsOut = this.#views.int32(nonNull(pFlags, "pFlags"));
     const { id, file } = this.#files.open(name, params);
     idOut[0] = id;
     sizeOut[0] = file.pageSize;
+    flagsOut[0] = file.writable ? OPEN_WRITABLE : 0;
     return SQLITE_OK;
   }
 }

@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { CacheCounters } from "../engine/mod.ts";
+import type { CacheCounters, WriteLockLevel } from "../engine/mod.ts";
+import {
+  SQLITE_LOCK_EXCLUSIVE,
+  SQLITE_LOCK_RESERVED,
+  SQLITE_LOCK_SHARED,
+} from "../sqlite/constants.ts";
 
 /** The extension entry point SQLite calls on load. */
 export const SHIM_ENTRY_POINT = "sqlite3_litestreamvfs_init";
@@ -43,7 +48,24 @@ export const SHIM_SYMBOLS = {
 export type ShimSymbols = Deno.DynamicLibrary<typeof SHIM_SYMBOLS>["symbols"];
 
 /** LSVFS_HOST_NFN: how many functions `lsvfs_host_install` takes. */
-export const HOST_PORT_FUNCTION_COUNT = 9;
+export const HOST_PORT_FUNCTION_COUNT = 13;
+
+/** LSVFS_OPEN_WRITABLE: open's flag of a file open for writing (write mode). */
+export const OPEN_WRITABLE = 1;
+
+/** SQLite's number for each lock level `write_lock` takes. */
+export const WRITE_LOCK_CODES: Readonly<Record<WriteLockLevel, number>> = {
+  shared: SQLITE_LOCK_SHARED,
+  reserved: SQLITE_LOCK_RESERVED,
+  exclusive: SQLITE_LOCK_EXCLUSIVE,
+};
+
+/** The lock levels `write_lock` takes, by SQLite's number for them. */
+export const WRITE_LOCK_LEVELS: Readonly<
+  Record<number, WriteLockLevel | undefined>
+> = Object.fromEntries(
+  Object.entries(WRITE_LOCK_CODES).map(([level, code]) => [code, level]),
+) as Record<number, WriteLockLevel>;
 
 /** LSVFS_PRAGMA_OUT_SIZE: bytes of the buffer `pragma` writes its result to. */
 export const PRAGMA_OUT_SIZE = 4096;

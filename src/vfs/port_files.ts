@@ -29,7 +29,13 @@ import {
 import { sqliteCodeOf } from "./error_code.ts";
 
 // The order of the shim's cache counters, for ports that receive them.
-export { CACHE_STAT_COUNT, cacheCountersOf } from "./_shim.ts";
+export {
+  CACHE_STAT_COUNT,
+  cacheCountersOf,
+  OPEN_WRITABLE,
+  WRITE_LOCK_CODES,
+  WRITE_LOCK_LEVELS,
+} from "./_shim.ts";
 
 /** An open main-database file, as a port tracks it. */
 export interface OpenFile {
@@ -174,10 +180,15 @@ const MAX_ID = 0x7fff_ffff;
  * ```ts
  * import { PortFiles } from "./port_files.ts";
  * import type { DatabaseFile } from "../engine/database_file.ts";
+ * import { ReadOnlyError } from "../engine/errors.ts";
  * import assert from "node:assert/strict";
  *
+ * const readOnly = () => {
+ *   throw new ReadOnlyError("Read-only");
+ * };
  * const file: DatabaseFile = {
  *   pageSize: 4096,
+ *   writable: false,
  *   beginRead: () => 1n,
  *   endRead: () => {},
  *   localGeneration: () => 0,
@@ -185,6 +196,10 @@ const MAX_ID = 0x7fff_ffff;
  *   size: () => 4096,
  *   readPages: () => ({ first: 1, count: 1 }),
  *   pragma: () => undefined,
+ *   lockWrite: readOnly,
+ *   write: readOnly,
+ *   truncate: readOnly,
+ *   commit: readOnly,
  *   close: () => {},
  * };
  * const files = new PortFiles(() => file);
