@@ -72,11 +72,16 @@ function shQuote(value: string): string {
  * - `--allow-write` on `LITESTREAM_LOG_FILE`, when it is set: the engine
  *   appends its log there; on `LITESTREAM_HYDRATION_PATH` and its
  *   metadata file, when it is set; on `LSVFS_DISK_CACHE`, when it is
- *   set; and on the temporary directory
- *   (`TMPDIR`, else /tmp), where hydration files that no path names go.
- *   Nothing else is written: a `log_file` or `hydration_path` URI
- *   parameter elsewhere is refused with a permission error (the open fails
- *   for a log file; hydration stops, and reads go to the replica).
+ *   set; for write mode, on `LITESTREAM_BUFFER_PATH` and on the directory
+ *   of a `file://` `LITESTREAM_REPLICA_URL`, when they are set; on the
+ *   paths `LSVFS_WRITABLE` lists (comma-separated), for replicas and
+ *   buffers that URI parameters name; and on the temporary directory
+ *   (`TMPDIR`, else /tmp), where hydration files and write buffers that no
+ *   path names go. Nothing else is written: a `log_file`,
+ *   `hydration_path`, `buffer_path` or `file://` replica elsewhere is
+ *   refused with a permission error (the open fails for a log file or a
+ *   write buffer, and so does a sync to such a replica; hydration stops,
+ *   and reads go to the replica).
  *
  * No `--allow-ffi` (the engine child loads no libsqlite3 and no shim) and
  * no `--allow-run`. `--no-prompt`: a missing permission fails the open with
@@ -104,6 +109,15 @@ if [ -n "\${LITESTREAM_HYDRATION_PATH-}" ]; then
 fi
 if [ -n "\${LSVFS_DISK_CACHE-}" ]; then
   writable="$writable,$LSVFS_DISK_CACHE"
+fi
+if [ -n "\${LITESTREAM_BUFFER_PATH-}" ]; then
+  writable="$writable,$LITESTREAM_BUFFER_PATH"
+fi
+case "\${LITESTREAM_REPLICA_URL-}" in
+  file://*) writable="$writable,\${LITESTREAM_REPLICA_URL#file://}" ;;
+esac
+if [ -n "\${LSVFS_WRITABLE-}" ]; then
+  writable="$writable,$LSVFS_WRITABLE"
 fi
 exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease "--allow-write=$writable" "$main" "$@"
 `;

@@ -73,6 +73,10 @@ export interface Faults {
   latencyMs?: number;
   /** Inject errors, drops and cuts only into range GETs of `.ltx` objects. */
   ltxRangesOnly?: boolean;
+  /** Answer HTTP 500 to every Nth PUT (uploads); 1 for all. */
+  putErrorEvery?: number;
+  /** A server that is down: close every connection, any method, without an answer. */
+  down?: boolean;
 }
 
 const upstream = Deno.args[0];
@@ -87,8 +91,16 @@ function every(n: number | undefined, count: number): boolean {
   return n !== undefined && n > 0 && count % n === 0;
 }
 
-/** The fault for a GET, if one is due; advances the counters. */
+/** PUTs since the faults were set, for `putErrorEvery`. */
+let puts = 0;
+
+/** The fault for a request, if one is due; advances the counters. */
 function faultFor(kind: string, path: string, range: string | undefined) {
+  if (faults.down) return "drop";
+  if (kind === "PUT") {
+    puts++;
+    return every(faults.putErrorEvery, puts) ? "error" : undefined;
+  }
   if (kind !== "GET" && kind !== "LIST") return undefined;
   if (
     faults.ltxRangesOnly &&
@@ -142,6 +154,7 @@ async function control(
     const text = new TextDecoder().decode(await readBody(request));
     faults = JSON.parse(text) as Faults;
     faultable = 0;
+    puts = 0;
     injected = { errors: 0, drops: 0, cuts: 0 };
     nextRandom = seededRandom(faults.seed ?? 1);
     return json(faults);

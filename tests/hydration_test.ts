@@ -15,19 +15,15 @@ import {
   makeLitestreamReplica,
 } from "./_litestream.ts";
 import { type LoggedRequest, S3RVER_ENV, startS3Server } from "./_s3.ts";
+import { series } from "./_sql.ts";
 
 for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
-
-/** A subquery of `n` rows numbered from 1 (SQLite 3.40 has no generate_series). */
-function rows(n: number): string {
-  return `(WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s WHERE value < ${n}) SELECT value FROM s)`;
-}
 
 /** About 5 MB: 1,250 pages of 4 KiB. */
 const TRANSACTIONS = [
   "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, b BLOB)",
   `INSERT INTO t (body, b) SELECT printf('row %d', value), randomblob(1000) FROM ${
-    rows(5000)
+    series(5000)
   }`,
 ];
 
@@ -147,7 +143,7 @@ Deno.test("a hydrated replica that grows and shrinks stays correct across polls"
   const changes = [
     "UPDATE t SET body = upper(body) WHERE id % 3 = 0",
     `INSERT INTO t (body, b) SELECT printf('more %d', value), randomblob(2000) FROM ${
-      rows(500)
+      series(500)
     }`,
     "DELETE FROM t WHERE id > 1000",
   ];

@@ -13,16 +13,12 @@ import { decodeFile } from "../src/ltx/mod.ts";
 import { random } from "../src/ltx/_test_util.ts";
 import { ReplicaWriter } from "../tasks/_replica_writer.ts";
 import { hydrateWithLitestream, makeLitestreamReplica } from "./_litestream.ts";
-
-/** A subquery of `n` rows numbered from 1 (SQLite 3.40 has no generate_series). */
-function rows(n: number): string {
-  return `(WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s WHERE value < ${n}) SELECT value FROM s)`;
-}
+import { series } from "./_sql.ts";
 
 const TRANSACTIONS = [
   "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, n REAL, b BLOB)",
   `INSERT INTO t (body, n, b) SELECT printf('row %d', value), value / 7.0, randomblob(value % 300) FROM ${
-    rows(400)
+    series(400)
   }`,
   "UPDATE t SET body = upper(body) WHERE id % 5 = 0",
   "DELETE FROM t WHERE id % 7 = 0",
@@ -74,7 +70,9 @@ function makeBigReplica() {
       ...Array.from(
         { length: 4 },
         () =>
-          `INSERT INTO big (body) SELECT randomblob(1000) FROM ${rows(11000)}`,
+          `INSERT INTO big (body) SELECT randomblob(1000) FROM ${
+            series(11000)
+          }`,
       ),
     ]);
     return { dir, root };
@@ -251,7 +249,7 @@ Deno.test("open() sees new transactions after polling, never inside a read trans
   db.exec("BEGIN");
   assert.equal(count(), 1);
   await makeLitestreamReplica(replica, [
-    `INSERT INTO t SELECT value FROM ${rows(2000)}`,
+    `INSERT INTO t SELECT value FROM ${series(2000)}`,
   ]);
   await new Promise((resolve) => setTimeout(resolve, 120));
   assert.equal(count(), 1, "the open read transaction keeps its view");
@@ -277,7 +275,9 @@ Deno.test("open() reads a snapshot + level-1 + level-0 replica like its level-0 
   };
   commit("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)");
   for (let i = 1; i <= 6; i++) {
-    commit(`INSERT INTO t (body) SELECT randomblob(200) FROM ${rows(50 * i)}`);
+    commit(
+      `INSERT INTO t (body) SELECT randomblob(200) FROM ${series(50 * i)}`,
+    );
   }
   commit("DELETE FROM t WHERE id % 2 = 0");
   source.close();
@@ -373,7 +373,7 @@ Deno.test("open() reports a corrupt frame found by a query as SQLITE_CORRUPT, na
   const replica = `${dir}/replica`;
   await makeLitestreamReplica(replica, [
     "CREATE TABLE t (x)",
-    `INSERT INTO t SELECT randomblob(500) FROM ${rows(100)}`,
+    `INSERT INTO t SELECT randomblob(500) FROM ${series(100)}`,
   ]);
   const path = `${replica}/ltx/0/0000000000000002-0000000000000002.ltx`;
   const bytes = Deno.readFileSync(path);

@@ -18,6 +18,7 @@ import {
 import type {
   LtxFileInfo,
   RangeRequest,
+  RetryOptions,
   SyncReplicaClient,
 } from "../storage/mod.ts";
 import type { FileIndex } from "./page_index.ts";
@@ -60,10 +61,11 @@ export class Replica {
   /**
    * Lists the LTX files of every level.
    *
+   * @param options A shorter retry budget, for work tried again later.
    * @returns All files, levels 0 through 9.
    */
-  listAll(): LtxFileInfo[] {
-    return this.client.listAllSync();
+  listAll(options?: RetryOptions): LtxFileInfo[] {
+    return this.client.listAllSync(options);
   }
 
   /**

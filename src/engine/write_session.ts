@@ -19,6 +19,7 @@ import { formatTxid } from "../ltx/mod.ts";
 import {
   FileExistsError,
   type LtxFileInfo,
+  type RetryOptions,
   type SyncReplicaClient,
 } from "../storage/mod.ts";
 import { ConflictError } from "./errors.ts";
@@ -122,6 +123,7 @@ export class WriteSession {
   /**
    * Uploads the committed transactions as the next level-0 file.
    *
+   * @param options A shorter retry budget, for a sync tried again later.
    * @returns What was uploaded, or undefined when there was nothing to sync.
    * @throws {ConflictError} When the replica is no longer at the buffer's
    * base, or another writer created the same TXID first; the buffer keeps
@@ -129,11 +131,11 @@ export class WriteSession {
    * @throws {StorageError} When the upload failed; the buffer keeps them,
    * and the next sync tries again.
    */
-  sync(): Upload | undefined {
+  sync(options?: RetryOptions): Upload | undefined {
     const buffer = this.buffer;
     if (buffer.isEmpty) return undefined;
     const { txid: baseTxid } = buffer.base;
-    const latest = this.#replica.listAll().reduce(
+    const latest = this.#replica.listAll(options).reduce(
       (max, f) => f.maxTxid > max ? f.maxTxid : max,
       0n,
     );
@@ -146,7 +148,7 @@ export class WriteSession {
     );
     const stored = { level: 0, minTxid: file.txid, maxTxid: file.txid };
     try {
-      this.#client.createFileSync(stored, file.bytes);
+      this.#client.createFileSync(stored, file.bytes, options);
     } catch (error) {
       if (error instanceof FileExistsError) {
         throw this.#conflict(file.txid, error);

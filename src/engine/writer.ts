@@ -28,7 +28,7 @@
 
 import type { Logger } from "../log/mod.ts";
 import { formatTxid } from "../ltx/mod.ts";
-import type { LtxFileInfo } from "../storage/mod.ts";
+import type { LtxFileInfo, RetryOptions } from "../storage/mod.ts";
 import type { WriteLockLevel } from "./database_file.ts";
 import { BusyError, ConflictError } from "./errors.ts";
 import type { Replica } from "./replica.ts";
@@ -37,6 +37,13 @@ import { type Upload, WriteSession } from "./write_session.ts";
 
 /** How many of its own uploads a writer remembers, for views to catch up. */
 const KEPT_UPLOADS = 16;
+
+/**
+ * Retry budget of a sync nobody waits for (the interval's), in ms: it is
+ * tried again a sync interval later anyway, and an outage must not hold
+ * the connection that happens to run it.
+ */
+const BACKGROUND_RETRY_BUDGET_MS = 1000;
 
 /** A replica state a view stands on, as a writer needs it. */
 export interface BaseState {
@@ -450,7 +457,7 @@ export class Writer {
     if (session === undefined || session.buffer.isEmpty) return;
     if (this.#conflict !== undefined || !this.#applies) return;
     try {
-      this.#sync(session);
+      this.#sync(session, { retryBudgetMs: BACKGROUND_RETRY_BUDGET_MS });
     } catch (error) {
       if (error instanceof ConflictError) {
         this.#log?.error("write conflict: nothing more is uploaded", {
@@ -468,13 +475,13 @@ export class Writer {
     }
   }
 
-  #sync(session: WriteSession): void {
+  #sync(session: WriteSession, options?: RetryOptions): void {
     const fromTxid = session.buffer.base.txid;
     const transactions = session.buffer.transactions;
     const started = this.#now();
     let upload: Upload | undefined;
     try {
-      upload = session.sync();
+      upload = session.sync(options);
     } catch (error) {
       if (error instanceof ConflictError) this.#conflict = error;
       throw error;

@@ -42,13 +42,19 @@ export interface WireRead {
 export type WireRequest =
   | { op: "open"; id: number; url: string; options?: Record<string, unknown> }
   | { op: "list"; id: number; level: number }
-  | { op: "listAll"; id: number }
+  | { op: "listAll"; id: number; retryBudgetMs?: number }
   | { op: "poll"; id: number; intervalMs: number; seen: number }
   | { op: "read"; id: number; reads: WireRead[]; maxInFlight: number }
   | { op: "close"; id: number }
   | { op: "cache"; id: number; file: WireFile; path: string; maxBytes: number }
   /** The file's bytes follow the header. */
-  | { op: "create"; id: number; file: WireFile; length: number };
+  | {
+    op: "create";
+    id: number;
+    file: WireFile;
+    length: number;
+    retryBudgetMs?: number;
+  };
 
 /** Answers the worker sends: a header, and for reads, bytes after it. */
 export type WireResponse =

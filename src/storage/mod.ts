@@ -19,6 +19,7 @@ export type {
   LtxFileName,
   RangeRequest,
   ReplicaClient,
+  RetryOptions,
   SyncReplicaClient,
 } from "./replica_client.ts";
 export { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";

@@ -25,12 +25,23 @@ export interface LtxFileInfo {
   readonly createdAt: number;
 }
 
+/**
+ * How long one call may spend retrying: a remote backend retries transient
+ * failures within a budget (10 s by default); background work that is
+ * tried again later anyway gives a shorter one, so that an outage never
+ * holds it long. Local clients ignore it.
+ */
+export interface RetryOptions {
+  /** Bound on the time the call spends retrying, in ms. */
+  retryBudgetMs?: number;
+}
+
 /** Asynchronous access to a replica's LTX files (runs in the storage worker). */
 export interface ReplicaClient {
   /** The replica URL with any credentials removed, for messages and logs. */
   readonly url: string;
   /** Lists the LTX files of one level, ordered by `minTxid`; `[]` when none. */
-  listFiles(level: number): Promise<LtxFileInfo[]>;
+  listFiles(level: number, options?: RetryOptions): Promise<LtxFileInfo[]>;
   /** Reads `length` bytes of `file` from `offset`. */
   readRange(
     file: LtxFileInfo,
@@ -43,7 +54,11 @@ export interface ReplicaClient {
    *
    * @throws {FileExistsError} When the file exists (with other bytes).
    */
-  createFile?(file: LtxFileName, bytes: Uint8Array): Promise<void>;
+  createFile?(
+    file: LtxFileName,
+    bytes: Uint8Array,
+    options?: RetryOptions,
+  ): Promise<void>;
 }
 
 /** What names an LTX file in a replica. */
@@ -77,7 +92,7 @@ export interface SyncReplicaClient {
    * Lists every level, 0 through 9, in one blocking call; remote backends
    * list the levels in parallel.
    */
-  listAllSync(): LtxFileInfo[];
+  listAllSync(options?: RetryOptions): LtxFileInfo[];
   /**
    * The newest listing of every level that the client can give without
    * waiting for storage, kept about `intervalMs` fresh. A local client lists
@@ -121,7 +136,11 @@ export interface SyncReplicaClient {
    *
    * @throws {FileExistsError} When the file exists (with other bytes).
    */
-  createFileSync?(file: LtxFileName, bytes: Uint8Array): void;
+  createFileSync?(
+    file: LtxFileName,
+    bytes: Uint8Array,
+    options?: RetryOptions,
+  ): void;
   /** Releases open handles; idempotent. */
   close(): void;
 }

@@ -32,6 +32,7 @@ import type {
   LtxFileInfo,
   LtxFileName,
   ReplicaClient,
+  RetryOptions,
 } from "./replica_client.ts";
 import { redactUrl } from "./replica_url.ts";
 
@@ -320,13 +321,16 @@ export class S3ReplicaClient implements ReplicaClient {
    * parallel; in between, only the layouts files were found in. A file is
    * read where it was found.
    */
-  async listFiles(level: number): Promise<LtxFileInfo[]> {
+  async listFiles(
+    level: number,
+    options: RetryOptions = {},
+  ): Promise<LtxFileInfo[]> {
     const now = Date.now();
     const probe = this.#layoutsSeen.size === 0 || now >= this.#probeAt;
     const layouts = LAYOUTS.filter((_, i) => probe || this.#layoutsSeen.has(i));
     const listed = await Promise.all(
       layouts.map((layout) =>
-        this.#listPrefix(this.#key(layout(level)), level)
+        this.#listPrefix(this.#key(layout(level)), level, options)
       ),
     );
     const files = new Map<string, LtxFileInfo>();
@@ -350,6 +354,7 @@ export class S3ReplicaClient implements ReplicaClient {
   async #listPrefix(
     prefix: string,
     level: number,
+    options: RetryOptions,
   ): Promise<{ file: LtxFileInfo; key: string }[]> {
     const found: { file: LtxFileInfo; key: string }[] = [];
     let token: string | undefined;
@@ -365,6 +370,7 @@ export class S3ReplicaClient implements ReplicaClient {
             }),
             { abortSignal: signal },
           ),
+        options,
       );
       for (const obj of out.Contents ?? []) {
         const name = obj.Key?.slice(prefix.length) ?? "";
@@ -394,7 +400,11 @@ export class S3ReplicaClient implements ReplicaClient {
    * retried write's own first attempt: the object is read back, and the
    * same bytes count as written.
    */
-  async createFile(file: LtxFileName, bytes: Uint8Array): Promise<void> {
+  async createFile(
+    file: LtxFileName,
+    bytes: Uint8Array,
+    options: RetryOptions = {},
+  ): Promise<void> {
     const name = ltxPath(file.level, file.minTxid, file.maxTxid);
     const layout = this.#layoutsSeen.size === 1 && this.#layoutsSeen.has(1)
       ? LAYOUTS[1]
@@ -412,7 +422,7 @@ export class S3ReplicaClient implements ReplicaClient {
             IfNoneMatch: "*",
           }),
           { abortSignal: signal },
-        ));
+        ), options);
     } catch (error) {
       const cause = (error as StorageError).cause as
         | { $metadata?: { httpStatusCode?: number } }
@@ -470,7 +480,9 @@ export class S3ReplicaClient implements ReplicaClient {
   async #retry<T>(
     what: string,
     op: (signal: AbortSignal) => Promise<T>,
+    options: RetryOptions = {},
   ): Promise<T> {
+    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
     const start = Date.now();
     let attempt = 0;
     for (;;) {
@@ -489,7 +501,7 @@ export class S3ReplicaClient implements ReplicaClient {
           (0.5 + Math.random() / 2);
         if (
           !classified.retryable ||
-          elapsed + delay >= this.#retryBudgetMs
+          elapsed + delay >= budgetMs
         ) {
           if (classified.retryable && attempt > 1) {
             throw new StorageError(

@@ -33,7 +33,11 @@ import { SNAPSHOT_LEVEL } from "../ltx/mod.ts";
 import { coalesce } from "./_coalesce.ts";
 import { storeCopy } from "./disk_cache.ts";
 import { StorageError } from "./errors.ts";
-import type { LtxFileInfo, ReplicaClient } from "./replica_client.ts";
+import type {
+  LtxFileInfo,
+  ReplicaClient,
+  RetryOptions,
+} from "./replica_client.ts";
 import { S3ReplicaClient } from "./s3_client.ts";
 
 const clients = new Map<number, ReplicaClient & { close?(): void }>();
@@ -108,9 +112,14 @@ function failureOf(error: unknown): PollFailure {
 }
 
 /** Every level of a replica, listed in parallel. */
-async function listAll(c: ReplicaClient): Promise<WireFile[]> {
+async function listAll(
+  c: ReplicaClient,
+  options?: RetryOptions,
+): Promise<WireFile[]> {
   const levels = Array.from({ length: SNAPSHOT_LEVEL + 1 }, (_, i) => i);
-  const listed = await Promise.all(levels.map((level) => c.listFiles(level)));
+  const listed = await Promise.all(
+    levels.map((level) => c.listFiles(level, options)),
+  );
   return listed.flat().map(toWire);
 }
 
@@ -220,7 +229,7 @@ async function handle(
       return [{ ok: true, files: files.map(toWire) }, []];
     }
     case "listAll": {
-      const files = await listAll(client(request.id));
+      const files = await listAll(client(request.id), request);
       listings.set(request.id, { files, at: Date.now() });
       return [{ ok: true, files }, []];
     }
@@ -266,7 +275,7 @@ async function handle(
       if (c.createFile === undefined) {
         throw new StorageError(`Replica "${c.url}" cannot be written`);
       }
-      await c.createFile(toFile(request.file), bytes!);
+      await c.createFile(toFile(request.file), bytes!, request);
       return [{ ok: true }, []];
     }
     case "cache": {

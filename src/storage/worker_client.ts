@@ -29,6 +29,7 @@ import type {
   LtxFileInfo,
   LtxFileName,
   RangeRequest,
+  RetryOptions,
   SyncReplicaClient,
 } from "./replica_client.ts";
 import { DiskCache, type DiskCacheOptions } from "./disk_cache.ts";
@@ -205,8 +206,12 @@ export class WorkerReplicaClient implements SyncReplicaClient {
   }
 
   /** {@inheritDoc SyncReplicaClient.listAllSync} */
-  listAllSync(): LtxFileInfo[] {
-    const { header } = this.#call({ op: "listAll", id: this.#id });
+  listAllSync(options: RetryOptions = {}): LtxFileInfo[] {
+    const { header } = this.#call({
+      op: "listAll",
+      id: this.#id,
+      retryBudgetMs: options.retryBudgetMs,
+    });
     return fromWire((header as { files: WireFile[] }).files);
   }
 
@@ -240,12 +245,17 @@ export class WorkerReplicaClient implements SyncReplicaClient {
   }
 
   /** {@inheritDoc SyncReplicaClient.createFileSync} */
-  createFileSync(file: LtxFileName, bytes: Uint8Array): void {
+  createFileSync(
+    file: LtxFileName,
+    bytes: Uint8Array,
+    options: RetryOptions = {},
+  ): void {
     this.#call({
       op: "create",
       id: this.#id,
       file: toWire({ ...file, size: bytes.length, createdAt: 0 }),
       length: bytes.length,
+      retryBudgetMs: options.retryBudgetMs,
     }, [bytes]);
   }
 
