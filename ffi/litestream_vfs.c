@@ -1192,19 +1192,33 @@ static int lsvfsPipeLocalMap(int iFile, unsigned char *aBuf, int nBuf,
   return rc;
 }
 
-/* write_lock: SQLite's lock level, a u32. */
-static int lsvfsPipeWriteLock(int iFile, int eLock){
+/*
+** A call whose request is the file id and one integer of nValue bytes (4 or
+** 8), and whose answer has no results.
+*/
+static int lsvfsPipeValueCall(int iFile, int op, int nValue,
+                              sqlite3_uint64 iValue, int ioerr){
   int rc = SQLITE_OK;
   unsigned char *a;
   lsvfsPipeEnter();
-  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_WRITE_LOCK, 4, SQLITE_IOERR_LOCK,
-                           &rc);
+  a = lsvfsPipeFileRequest(iFile, op, (size_t)nValue, ioerr, &rc);
   if( a ){
-    lsvfsPut32(a, (sqlite3_uint64)(unsigned int)eLock);
-    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_LOCK);
+    if( nValue==4 ){
+      lsvfsPut32(a, iValue);
+    }else{
+      lsvfsPut64(a, iValue);
+    }
+    rc = lsvfsPipeFileCall(0, ioerr);
   }
   lsvfsPipeLeave();
   return rc;
+}
+
+/* write_lock: SQLite's lock level, a u32. */
+static int lsvfsPipeWriteLock(int iFile, int eLock){
+  return lsvfsPipeValueCall(iFile, LSVFS_OP_WRITE_LOCK, 4,
+                            (sqlite3_uint64)(unsigned int)eLock,
+                            SQLITE_IOERR_LOCK);
 }
 
 /* write: the offset, then the nData bytes to the end of the body (op, id
@@ -1232,17 +1246,8 @@ static int lsvfsPipeWrite(int iFile, sqlite3_int64 iOfst, const void *aData,
 
 /* truncate: the size is an i64. */
 static int lsvfsPipeTruncate(int iFile, sqlite3_int64 iSize){
-  int rc = SQLITE_OK;
-  unsigned char *a;
-  lsvfsPipeEnter();
-  a = lsvfsPipeFileRequest(iFile, LSVFS_OP_TRUNCATE, 8, SQLITE_IOERR_TRUNCATE,
-                           &rc);
-  if( a ){
-    lsvfsPut64(a, (sqlite3_uint64)iSize);
-    rc = lsvfsPipeFileCall(0, SQLITE_IOERR_TRUNCATE);
-  }
-  lsvfsPipeLeave();
-  return rc;
+  return lsvfsPipeValueCall(iFile, LSVFS_OP_TRUNCATE, 8,
+                            (sqlite3_uint64)iSize, SQLITE_IOERR_TRUNCATE);
 }
 
 /* commit: the view version it makes is a u64. */
