@@ -263,6 +263,77 @@ Deno.test("valgrind finds no invalid access and no leak of the extension in the 
   assert.match(run.stderr, /ERROR SUMMARY: 0 errors/);
 });
 
+Deno.test("valgrind finds no invalid access and no leak in write mode: commits, a rollback, a spill, a sync", async () => {
+  const dir = join(scratch, "valgrind-write");
+  await makeLitestreamReplica(join(dir, "replica"), [
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);",
+  ]);
+  const open =
+    `.open file:w.db?vfs=litestream&replica_url=file://${dir}/replica&write_enabled=true&buffer_path=${dir}/buffer&sync_interval=1h\n`;
+  const script = `.load ${lib}\n${open}` +
+    "PRAGMA cache_size = 4;\n" +
+    "INSERT INTO t (v) VALUES ('one');\n" +
+    "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO t (v) SELECT hex(randomblob(100)) FROM n; ROLLBACK;\n" +
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO t (v) SELECT hex(randomblob(100)) FROM n;\n" +
+    "SELECT count(*) FROM t;\nSELECT length(litestream_txid()) FROM (SELECT 1);\n" +
+    "PRAGMA integrity_check;\n.open :memory:\n" + open +
+    "SELECT count(*) FROM t;\n";
+  const run = await runValgrind(script);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "401\n16\nok\n401\n");
+  assert.match(run.stderr, /ERROR SUMMARY: 0 errors/);
+  // Closing synced what the interval had not yet.
+  assert.equal(
+    (await queryWithLitestream(join(dir, "replica"), "SELECT count(*) FROM t;"))
+      .trim(),
+    "401",
+  );
+});
+
+Deno.test("python3 threads, each with its own connection (a pool), write one at a time and lose nothing", async () => {
+  const dir = join(scratch, "pool");
+  await makeLitestreamReplica(join(dir, "replica"), [
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT, n INTEGER);",
+  ]);
+  const program = `
+import sqlite3, threading
+conn = sqlite3.connect(":memory:")
+conn.enable_load_extension(True)
+conn.load_extension(${JSON.stringify(lib)})
+uri = "file:pool.db?vfs=litestream&replica_url=file://${dir}/replica&write_enabled=true&buffer_path=${dir}/buffer&sync_interval=100ms"
+errors = []
+def work(who):
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        for n in range(25):
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO t (who, n) VALUES (?, ?)", (who, n))
+            db.execute("COMMIT")
+            db.execute("SELECT count(*) FROM t").fetchone()
+        db.close()
+    except Exception as error:
+        errors.append(f"{who}: {error}")
+threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+db = sqlite3.connect(uri, uri=True, isolation_level=None)
+print(errors)
+print(db.execute("SELECT count(*), count(DISTINCT who), sum(n) FROM t").fetchone())
+print(db.execute("PRAGMA integrity_check").fetchone()[0])
+db.close()
+`;
+  const run = await python3(program, { timeoutMs: 120_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "[]\n(100, 4, 1200)\nok\n");
+  assert.equal(
+    (await queryWithLitestream(
+      join(dir, "replica"),
+      "SELECT count(*), sum(n) FROM t; PRAGMA integrity_check;",
+    )).trim(),
+    "100|1200\nok",
+  );
+});
+
 /**
  * The sqlite3 CLI under valgrind (memcheck). Invalid reads and writes, and
  * bytes definitely lost, fail the run (--error-exitcode). The shim's
