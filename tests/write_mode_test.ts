@@ -113,7 +113,7 @@ Deno.test("a level-0 file built from the write buffer reads back through Litestr
     const built = buildLevel0File(
       buffer,
       basePages.length,
-      (pgno, out) => out.set(basePages[pgno - 1]),
+      (pgnos) => pgnos.map((pgno) => basePages[pgno - 1]),
     );
     buffer.close();
     assert.equal(built.txid, last.maxTxid + 1n);
@@ -215,7 +215,7 @@ function sessionOn(
     bufferPath,
     pageSize: 4096,
     base: { txid, checksum: 0n, pageCount: basePages.length },
-    readBase: (pgno, out) => out.set(basePages[pgno - 1]),
+    readBase: (pgnos) => pgnos.map((pgno) => basePages[pgno - 1]),
   });
 }
 

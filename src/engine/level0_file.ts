@@ -36,12 +36,21 @@ export interface Level0File {
 }
 
 /**
+ * Reads pages of the base state, for the database checksum: all at once, so
+ * that a remote replica serves them in one batch.
+ *
+ * @param pgnos Page numbers, ascending.
+ * @returns Their pages, in the same order.
+ */
+export type ReadBasePages = (pgnos: readonly number[]) => Uint8Array[];
+
+/**
  * Builds the level-0 file of a buffer's committed transactions.
  *
  * @param buffer The write buffer; at least one commit.
  * @param basePageCount The base state's size in pages.
- * @param readBase Reads a page of the base state (for the checksum), into
- * `out`; only called when the base tracks a checksum.
+ * @param readBase Reads pages of the base state (for the checksum); only
+ * called when the base tracks a checksum.
  * @param now The file's timestamp, ms since the epoch.
  * @returns The file and the state it leads to.
  * @throws {RangeError} When the buffer holds no commit.
@@ -49,7 +58,7 @@ export interface Level0File {
 export function buildLevel0File(
   buffer: WriteBuffer,
   basePageCount: number,
-  readBase: (pgno: number, out: Uint8Array) => void,
+  readBase: ReadBasePages,
   now: number = Date.now(),
 ): Level0File {
   const pageCount = buffer.pageCount;
@@ -66,17 +75,22 @@ export function buildLevel0File(
   let checksum = 0n;
   if (tracked) {
     let sum = base.checksum & ~CHECKSUM_FLAG;
-    const old = new Uint8Array(pageSize);
-    const forget = (pgno: number) => {
-      if (pgno > basePageCount || pgno === lock || base.txid === 0n) return;
-      readBase(pgno, old);
-      sum ^= pageChecksum(pgno, old) & ~CHECKSUM_FLAG;
-    };
+    // The base's copies of the pages that change or go: out of the sum.
+    const replaced = pages.map(({ pgno }) => pgno);
+    for (let pgno = pageCount + 1; pgno <= basePageCount; pgno++) {
+      replaced.push(pgno);
+    }
+    const old = base.txid === 0n
+      ? []
+      : replaced.filter((pgno) => pgno <= basePageCount && pgno !== lock);
+    if (old.length > 0) {
+      readBase(old).forEach((page, i) => {
+        sum ^= pageChecksum(old[i], page) & ~CHECKSUM_FLAG;
+      });
+    }
     for (const { pgno, data } of pages) {
-      forget(pgno);
       sum ^= pageChecksum(pgno, data) & ~CHECKSUM_FLAG;
     }
-    for (let pgno = pageCount + 1; pgno <= basePageCount; pgno++) forget(pgno);
     checksum = pageCount === 0 ? 0n : sum | CHECKSUM_FLAG;
   }
   const bytes = encodeFile({

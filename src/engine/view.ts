@@ -483,10 +483,33 @@ export class ReplicaView implements DatabaseFile, WriterView {
     return run;
   }
 
-  /** {@inheritDoc WriterView.readBase} */
-  readBase(pgno: number, out: Uint8Array): void {
-    const page = out.subarray(0, this.#pageSize);
-    this.#readUnbuffered(pgno, page, 1);
+  /**
+   * {@inheritDoc WriterView.readBase}
+   *
+   * One batch of range reads for all of them, as stored (page 1 unpatched).
+   */
+  readBase(pgnos: readonly number[]): Uint8Array[] {
+    const { index } = this.#current;
+    const pages = pgnos.map(() => new Uint8Array(this.#pageSize));
+    const wanted = pgnos.map((pgno, i) => ({ pgno, i }))
+      .filter(({ pgno }) => index.slotOf(pgno) !== 0);
+    const frames = this.#replica.client.readRangesSync(
+      wanted.map(({ pgno }) => ({
+        file: index.files[index.slotOf(pgno) - 1],
+        offset: index.offsetOf(pgno),
+        length: index.sizeOf(pgno),
+      })),
+    );
+    wanted.forEach(({ pgno, i }, j) => {
+      const file = index.files[index.slotOf(pgno) - 1];
+      decodeFrame(frames[j], {
+        file: this.#replica.describe(file),
+        pgno,
+        pageSize: this.#pageSize,
+        offset: index.offsetOf(pgno),
+      }, pages[i]);
+    });
+    return pages;
   }
 
   /** {@inheritDoc WriterView.follow} */

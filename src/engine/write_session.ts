@@ -23,7 +23,7 @@ import {
   type SyncReplicaClient,
 } from "../storage/mod.ts";
 import { ConflictError } from "./errors.ts";
-import { buildLevel0File } from "./level0_file.ts";
+import { buildLevel0File, type ReadBasePages } from "./level0_file.ts";
 import type { Replica } from "./replica.ts";
 import { type WriteBase, WriteBuffer } from "./write_buffer.ts";
 
@@ -47,7 +47,7 @@ export interface WriteSessionOptions {
    * database checksums (only called when that state tracks one). That
    * state moves with each sync: the caller reads through its view.
    */
-  readBase: (pgno: number, out: Uint8Array) => void;
+  readBase: ReadBasePages;
   /** Clock in ms, for file timestamps. */
   now?: () => number;
 }
@@ -67,7 +67,7 @@ export class WriteSession {
   #replica: Replica;
   #client: WritableClient;
   #basePageCount: number;
-  #readBase: (pgno: number, out: Uint8Array) => void;
+  #readBase: ReadBasePages;
   #now: () => number;
 
   /**

@@ -31,6 +31,7 @@ import { formatTxid } from "../ltx/mod.ts";
 import type { LtxFileInfo, RetryOptions } from "../storage/mod.ts";
 import type { WriteLockLevel } from "./database_file.ts";
 import { BusyError, ConflictError } from "./errors.ts";
+import type { ReadBasePages } from "./level0_file.ts";
 import type { Replica } from "./replica.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 import { type Upload, WriteSession } from "./write_session.ts";
@@ -64,10 +65,10 @@ export interface WriterView {
   /** Whether the view is inside a read transaction. */
   readonly reading: boolean;
   /**
-   * Reads a page of the view's state without the buffer over it, for
+   * Reads pages of the view's state without the buffer over it, for
    * database checksums.
    */
-  readBase(pgno: number, out: Uint8Array): void;
+  readBase: ReadBasePages;
   /**
    * Moves the view onto the writer's base now; only called on a view that
    * is not reading, or on the one the writer is serving.
@@ -340,7 +341,7 @@ export class Writer {
       bufferPath: this.#bufferPath,
       pageSize,
       base: view.base,
-      readBase: (pgno, out) => this.#baseView().readBase(pgno, out),
+      readBase: (pgnos) => this.#baseView().readBase(pgnos),
       now: this.#now,
     });
   }
