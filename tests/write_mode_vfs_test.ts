@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { open, type OpenOptions, SqliteError } from "../mod.ts";
+import { ConflictError, open, type OpenOptions, SqliteError } from "../mod.ts";
 import { WriteBuffer } from "../src/engine/write_buffer.ts";
 import { SQLITE_BUSY, SQLITE_READONLY } from "../src/sqlite/constants.ts";
 import { Database as PlainDatabase } from "../src/sqlite/mod.ts";
@@ -284,6 +284,8 @@ Deno.test("a writer that another writer beat is refused with SQLITE_BUSY, and it
     await new Promise((resolve) => setTimeout(resolve, 20));
     const conflict = (error: unknown) =>
       sqliteCode(error) === SQLITE_BUSY &&
+      (error as Error).cause instanceof ConflictError &&
+      ((error as Error).cause as ConflictError).bufferPath === bufferPath &&
       (error as Error).message.includes(bufferPath) &&
       /Another writer moved/.test((error as Error).message);
     assert.throws(() => db.sync(), conflict);
