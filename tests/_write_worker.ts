@@ -16,8 +16,9 @@
  *     tagged `NAME-ROUND-I`; prints `committed` with the TXID the writer
  *     stands on (the base both racers must share).
  *   - `sync AT`: waits until the wall-clock time AT (ms since the epoch),
- *     the same for both writers, then runs `db.sync()`. The winner prints
- *     `synced` with the TXID. The loser prints `conflict` with the error,
+ *     the same for both writers, then runs `db.sync()` (both lines carry
+ *     when it started and ended, to tell whether the syncs overlapped).
+ *     The winner prints `synced` with the TXID. The loser prints `conflict` with the error,
  *     and what a write then gets (it must be refused too); then it
  *     continues as a user would: it closes the database, moves its buffer
  *     away to `BUFFER.lost-ROUND` (which keeps the transaction that lost),
@@ -39,8 +40,14 @@
  *   stops by itself after 20 s, a safety net: the test kills it long before.
  * - `read URL SQL...`: opens the replica read-only and prints `rows`, the
  *   values of each statement.
- * - `sync URL BUFFER SQL...`: opens in write mode, syncs what a buffer
- *   holds (taking it up), prints `rows` for each statement, and the TXID.
+ * - `exec URL BUFFER SQL...`: opens in write mode (taking up what the
+ *   buffer holds) and runs the statements in order, `SYNC` standing for
+ *   `db.sync()` (its result is the TXID); prints `rows`, the results.
+ * - `upload-then-die URL BUFFER`: commits one row tagged `uploaded-once`
+ *   and syncs it, then leaves on disk exactly what a SIGKILL between the
+ *   upload and the emptying of the buffer leaves: the buffer as it was
+ *   while the upload ran (copied just before the sync: a sync does not
+ *   touch the buffer until the upload is done), over the emptied one.
  *
  * An unexpected error prints `{"event":"error"}` with its message and exits
  * with code 1.
@@ -48,6 +55,7 @@
  * @module
  */
 
+import { random as seededRandom } from "../src/ltx/_test_util.ts";
 import { type Database, open, SqliteError } from "../mod.ts";
 
 const encoder = new TextEncoder();
@@ -189,20 +197,8 @@ function inspect(url: string, buffers: string[]) {
   }
 }
 
-/** mulberry32: a small seeded PRNG, the same sequence for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function workload(url: string, bufferPath: string, seed: number) {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   using db = open(url, { write: true, bufferPath, syncInterval: "50ms" });
   const [count, max] = db.values(
     "SELECT count(*), coalesce(max(seq), 0) FROM w",
@@ -232,10 +228,25 @@ function read(url: string, statements: string[]) {
   emit("rows", { results: statements.map((sql) => db.values(sql)) });
 }
 
-function syncBuffer(url: string, bufferPath: string, statements: string[]) {
+function execute(url: string, bufferPath: string, statements: string[]) {
   using db = open(url, { write: true, bufferPath, syncInterval: "1h" });
-  const txid = db.sync();
-  emit("rows", { results: statements.map((sql) => db.values(sql)), txid });
+  const results = statements.map((sql) =>
+    sql === "SYNC" ? db.sync() : db.values(sql)
+  );
+  emit("rows", { results });
+}
+
+function uploadThenDie(url: string, bufferPath: string) {
+  {
+    using db = open(url, { write: true, bufferPath, syncInterval: "1h" });
+    db.exec(
+      "INSERT INTO t (who, round, tag) VALUES ('died', 0, 'uploaded-once')",
+    );
+    Deno.copyFileSync(bufferPath, `${bufferPath}.at-upload`);
+    emit("synced", { txid: db.sync() });
+  }
+  Deno.renameSync(`${bufferPath}.at-upload`, bufferPath);
+  emit("left");
 }
 
 if (import.meta.main) {
@@ -245,7 +256,8 @@ if (import.meta.main) {
     else if (mode === "inspect") inspect(url, rest);
     else if (mode === "workload") workload(url, rest[0], Number(rest[1]));
     else if (mode === "read") read(url, rest);
-    else if (mode === "sync") syncBuffer(url, rest[0], rest.slice(1));
+    else if (mode === "exec") execute(url, rest[0], rest.slice(1));
+    else if (mode === "upload-then-die") uploadThenDie(url, rest[0]);
     else throw new Error(`Unknown mode "${mode}"`);
   } catch (error) {
     emit("error", describe(error));

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { formatTxid } from "../ltx/mod.ts";
+import { decodeFile, formatTxid, lockPgno } from "../ltx/mod.ts";
 import {
   FileExistsError,
   type LtxFileInfo,
@@ -135,11 +135,16 @@ export class WriteSession {
     const buffer = this.buffer;
     if (buffer.isEmpty) return undefined;
     const { txid: baseTxid } = buffer.base;
-    const latest = this.#replica.listAll(options).reduce(
+    const listing = this.#replica.listAll(options);
+    const latest = listing.reduce(
       (max, f) => f.maxTxid > max ? f.maxTxid : max,
       0n,
     );
-    if (latest !== baseTxid) throw this.#conflict(latest);
+    if (latest !== baseTxid) {
+      const own = this.#uploadedAlready(listing);
+      if (own !== undefined) return own;
+      throw this.#conflict(latest);
+    }
     const file = buildLevel0File(
       buffer,
       this.#basePageCount,
@@ -161,6 +166,40 @@ export class WriteSession {
       file: { ...stored, size: file.bytes.length, createdAt: this.#now() },
       bytes: file.bytes,
     };
+  }
+
+  /**
+   * Takes up the upload of an earlier sync that never emptied the buffer
+   * (the process died, or the storage's answer was lost, after the file was
+   * written): the replica is at the next TXID, in a level-0 file holding
+   * exactly the buffer's pages. The buffer then moves onto it.
+   *
+   * @param listing The replica's files now.
+   * @returns The file, when it is this buffer's; undefined otherwise.
+   */
+  #uploadedAlready(listing: readonly LtxFileInfo[]): Upload | undefined {
+    const buffer = this.buffer;
+    const txid = buffer.base.txid + 1n;
+    const file = listing.find((f) =>
+      f.level === 0 && f.minTxid === txid && f.maxTxid === txid
+    );
+    const latest = listing.every((f) => f.maxTxid <= txid);
+    if (file === undefined || !latest) return undefined;
+    const bytes = this.#client.readRangeSync(file, 0, file.size);
+    const stored = decodeFile(bytes, { file: this.#replica.describe(file) });
+    const lock = lockPgno(buffer.pageSize);
+    const ours = [...buffer.committedPages()].filter(([pgno]) => pgno !== lock);
+    const same = stored.header.commit === buffer.pageCount &&
+      stored.header.preApplyChecksum ===
+        (stored.header.flags === 0 ? buffer.base.checksum : 0n) &&
+      stored.pages.length === ours.length &&
+      stored.pages.every(({ pgno, data }, i) =>
+        pgno === ours[i][0] && data.every((byte, j) => byte === ours[i][1][j])
+      );
+    if (!same) return undefined;
+    this.#basePageCount = buffer.pageCount!;
+    buffer.reset({ txid, checksum: stored.postApplyChecksum });
+    return { file, bytes };
   }
 
   /** Closes the buffer; unsynced transactions stay in it for the next open. */

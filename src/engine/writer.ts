@@ -503,9 +503,25 @@ export class Writer {
     });
   }
 
-  /** Takes up transactions an earlier process left in the buffer. */
+  /**
+   * Takes up transactions an earlier process left in the buffer. If the
+   * replica moved on, it may be that process's own upload, made just before
+   * it died: a sync finds out, and then empties the buffer.
+   *
+   * @throws {StorageError} When the replica cannot be read to find out.
+   */
   #takeUp(view: WriterView, buffer: WriteBuffer): void {
     if (buffer.base.txid !== view.base.txid) {
+      try {
+        this.#sync(this.#session!);
+        this.#log?.info("write buffer of an earlier process was uploaded", {
+          buffer: this.#bufferPath,
+          txid: formatTxid(this.baseTxid),
+        });
+        return;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
       this.#applies = false;
       this.#conflict = this.#conflictError(view.base.txid, this.#session!);
       this.#log?.error("write buffer left by an earlier process conflicts", {

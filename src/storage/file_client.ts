@@ -161,7 +161,8 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
    *
    * The bytes go to a temporary file, fsync'd, then hard-linked to the
    * file's name, which fails if the name exists: no writer ever replaces
-   * another's file, and none is seen half-written.
+   * another's file, and none is seen half-written. Temporary files a killed
+   * writer left, over a minute old, are removed on the way.
    */
   createFileSync(file: LtxFileName, bytes: Uint8Array): void {
     const path = this.pathOf(file);
@@ -169,6 +170,7 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
     const temp = `${dir}/.${crypto.randomUUID()}.tmp`;
     try {
       Deno.mkdirSync(dir, { recursive: true });
+      removeStaleTemps(dir);
       const out = Deno.openSync(temp, { write: true, createNew: true });
       try {
         let done = 0;
@@ -242,5 +244,23 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
       // again finds its replacement.
       retryable: cause instanceof Deno.errors.NotFound,
     });
+  }
+}
+
+/** Age after which a temporary file of createFileSync() is a killed writer's. */
+const STALE_TEMP_MS = 60_000;
+
+/** Removes the temporary files killed writers left in a level's folder. */
+function removeStaleTemps(dir: string): void {
+  const now = Date.now();
+  for (const entry of Deno.readDirSync(dir)) {
+    if (!/^\.[0-9a-f-]{36}\.tmp$/.test(entry.name)) continue;
+    const path = `${dir}/${entry.name}`;
+    try {
+      const modified = Deno.statSync(path).mtime?.getTime() ?? now;
+      if (now - modified > STALE_TEMP_MS) Deno.removeSync(path);
+    } catch {
+      // Another writer took it first.
+    }
   }
 }

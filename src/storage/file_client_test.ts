@@ -84,3 +84,25 @@ Deno.test("FileReplicaClient.createFileSync() writes a new file, and refuses to 
     Deno.removeSync(root, { recursive: true });
   }
 });
+
+Deno.test("FileReplicaClient.createFileSync() removes the temporary files a killed writer left, not a live one's", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lsvfs-create-" });
+  try {
+    const client = new FileReplicaClient(root);
+    Deno.mkdirSync(`${root}/ltx/0`, { recursive: true });
+    const stale = `${root}/ltx/0/.${crypto.randomUUID()}.tmp`;
+    const live = `${root}/ltx/0/.${crypto.randomUUID()}.tmp`;
+    Deno.writeFileSync(stale, new Uint8Array([1]));
+    Deno.writeFileSync(live, new Uint8Array([2]));
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    Deno.utimeSync(stale, anHourAgo, anHourAgo);
+    client.createFileSync(
+      { level: 0, minTxid: 1n, maxTxid: 1n },
+      new Uint8Array([3]),
+    );
+    assert.throws(() => Deno.statSync(stale), Deno.errors.NotFound);
+    assert.equal(Deno.statSync(live).size, 1);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
