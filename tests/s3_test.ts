@@ -21,6 +21,7 @@ import {
   StorageError,
   WorkerReplicaClient,
 } from "../src/storage/mod.ts";
+import { backendSuite } from "./_backend_suite.ts";
 import { makeLitestreamReplica, writeWithLitestream } from "./_litestream.ts";
 import { S3RVER_ENV, startS3Server } from "./_s3.ts";
 
@@ -525,4 +526,23 @@ Deno.test("S3ReplicaClient.createFile(): of two writers racing for one name, exa
   } finally {
     engine.close();
   }
+});
+
+backendSuite("S3", async () => {
+  const server = await startS3Server();
+  const url = (path: string) => s3Url(server.endpoint, server.bucket, path);
+  return {
+    name: "S3",
+    url,
+    env: S3RVER_ENV,
+    upload: async (dir, path) => {
+      await server.upload(dir, path);
+    },
+    badCredentials: (path) => ({
+      url: url(path),
+      env: { AWS_ACCESS_KEY_ID: "NOT-A-KEY", AWS_SECRET_ACCESS_KEY: "wrong" },
+    }),
+    missingBucket: (path) => s3Url(server.endpoint, "no-such-bucket", path),
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+  };
 });

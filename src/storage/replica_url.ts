@@ -13,7 +13,18 @@ import {
 } from "./worker_client.ts";
 
 /** The schemes Litestream accepts, and whether this build serves them yet. */
-const SCHEMES = ["file", "s3", "gs", "abs", "oss", "sftp", "nats", "webdav"];
+/** The schemes of remote backends, which the storage worker serves. */
+const REMOTE_SCHEMES = [
+  "s3",
+  "gs",
+  "abs",
+  "oss",
+  "sftp",
+  "nats",
+  "webdav",
+  "webdavs",
+];
+const SCHEMES = ["file", ...REMOTE_SCHEMES];
 
 /**
  * Removes credentials (user info and secret-looking query parameters) from a
@@ -91,16 +102,9 @@ export function openSyncReplicaClient(
     }
     return new FileReplicaClient(decodeURIComponent(parsed.pathname));
   }
-  if (scheme === "s3") {
-    // Served by the storage worker, over an S3ReplicaClient.
+  if (REMOTE_SCHEMES.includes(scheme)) {
+    // Served by the storage worker, over the backend's client (backends.ts).
     return new WorkerReplicaClient(url, options);
-  }
-  if (SCHEMES.includes(scheme)) {
-    throw new ReplicaUrlError(
-      `Replica URL "${
-        redactUrl(url)
-      }": the "${scheme}" backend is not available in this version yet; use a file:// replica`,
-    );
   }
   throw new ReplicaUrlError(
     `Replica URL "${

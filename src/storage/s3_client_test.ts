@@ -85,10 +85,10 @@ Deno.test("parseS3Url() rejects a missing bucket or a bad option, naming the fix
   );
 });
 
-Deno.test("openSyncReplicaClient() still refuses backends not served yet", () => {
+Deno.test("openSyncReplicaClient() refuses unknown schemes, listing the known ones", () => {
   assert.throws(
-    () => openSyncReplicaClient("gs://b/db"),
-    /the "gs" backend is not available in this version yet/,
+    () => openSyncReplicaClient("ftp://b/db"),
+    /unknown scheme "ftp": use one of file:\/\/, s3:\/\/, gs:\/\//,
   );
   assert.equal(
     redactUrl("s3://b/db?endpoint=http://h:1&sseCustomerKey=abc"),

@@ -38,7 +38,8 @@ import type {
   ReplicaClient,
   RetryOptions,
 } from "./replica_client.ts";
-import { S3ReplicaClient } from "./s3_client.ts";
+import { BACKENDS } from "./backends.ts";
+import { redactUrl } from "./replica_url.ts";
 
 const clients = new Map<number, ReplicaClient & { close?(): void }>();
 
@@ -78,9 +79,16 @@ function openClient(
   url: string,
   options: Record<string, unknown> = {},
 ): ReplicaClient & { close?(): void } {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === "s3") return new S3ReplicaClient(url, options);
-  throw new StorageError(`The storage worker cannot serve "${scheme}" URLs`);
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? "";
+  const backend = BACKENDS.get(scheme);
+  if (backend === undefined) {
+    throw new StorageError(
+      `Replica URL "${
+        redactUrl(url)
+      }": the "${scheme}" backend is not available in this version yet`,
+    );
+  }
+  return backend(url, options);
 }
 
 function toFile(w: WireFile): LtxFileInfo {
