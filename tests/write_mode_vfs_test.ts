@@ -359,3 +359,32 @@ Deno.test("on s3://, failed uploads keep the transactions in the buffer, and a l
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("on s3://, a poller's listing from before this writer's own upload is not another writer", async () => {
+  await using s3 = await startS3Server();
+  const dir = await Deno.makeTempDir({ prefix: "lsvfs-write-s3-poll-" });
+  const env = { ...S3RVER_ENV, LITESTREAM_S3_ENDPOINT: s3.endpoint };
+  for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
+  try {
+    await makeLitestreamReplica(`${dir}/seed`, SEED);
+    await s3.upload(`${dir}/seed`, "db");
+    const url = `s3://${s3.bucket}/db`;
+    using db = open(
+      url,
+      writeOptions(dir, { syncInterval: 100, pollInterval: 100 }),
+    );
+    // Commits at a steady pace: syncs at the interval land between the
+    // storage worker's polls, whose listings lag behind them.
+    for (let i = 0; i < 150; i++) {
+      db.exec(`INSERT INTO t (body) VALUES ('paced ${i}')`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const txid = BigInt(`0x${db.sync()}`);
+    assert.ok(txid >= 4n, `only ${txid - 2n} sync(s) happened`);
+    using fresh = open(url);
+    assert.deepEqual(fresh.get("SELECT count(*) AS n FROM t"), { n: 450 });
+  } finally {
+    for (const name of Object.keys(env)) Deno.env.delete(name);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

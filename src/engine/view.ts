@@ -818,10 +818,14 @@ export class ReplicaView implements DatabaseFile, WriterView {
     const current = this.#current;
     if (samePlan(plan, current.plan)) return;
     const writer = this.#writer;
+    const latest = plan.at(-1)?.maxTxid ?? 0n;
+    // A remote poller's listing may predate this process's own last
+    // upload: it says nothing newer, so it moves nothing.
+    if (writer !== undefined && latest < writer.baseTxid) return;
     if (writer?.hasUnsynced && writer.overlays(this)) {
-      // The buffer builds on this state: another writer got there first.
-      const latest = plan.at(-1)?.maxTxid ?? 0n;
-      if (latest !== current.txid) writer.remoteMoved(latest);
+      // The buffer builds on this state: if the replica is past it,
+      // another writer got there first.
+      if (latest > current.txid) writer.remoteMoved(latest);
       return;
     }
     const extends_ = plan.length > current.plan.length &&

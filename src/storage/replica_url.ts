@@ -38,6 +38,11 @@ const SCHEMES = ["file", ...REMOTE_SCHEMES];
  * import { redactUrl } from "./replica_url.ts";
  * import assert from "node:assert/strict";
  * assert.equal(redactUrl("sftp://me:pw@host/db"), "sftp://me:***@host/db");
+ * // Even where the URL does not parse.
+ * assert.equal(
+ *   redactUrl("sftp://me:pw@host:99999/db?token=t"),
+ *   "sftp://me:***@host:99999/db?token=***",
+ * );
  * ```
  */
 export function redactUrl(url: string): string {
@@ -45,7 +50,13 @@ export function redactUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    return url;
+    // Not a URL the parser takes (a bad port, say): still never let a
+    // password or a secret-looking parameter through.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, "$1***@")
+      .replace(
+        /([?&][^=&]*(?:key|secret|token|password|sas|signature|credential)[^=&]*=)[^&]*/gi,
+        "$1***",
+      );
   }
   if (parsed.password) parsed.password = "***";
   for (const key of [...parsed.searchParams.keys()]) {
