@@ -21,8 +21,18 @@
  * extension fetches each page with its own GET, so 45 MB would take
  * minutes per run).
  *
- * Usage: `deno task bench [--runs N] [--s3-runs N] [--latency MS] [--no-s3]`.
- * Writes the table to standard output and the same figures as JSON to
+ * Writes (tasks/_bench_write.ts): commits per second, the final sync and
+ * the sync latency of lsvfs's write mode beside Litestream's, on a copy of
+ * a 4 MB replica per process, on file:// and on S3; where Litestream's
+ * write mode fails, the table says "fails: <reason>", and the JSON keeps
+ * its error text. Every write run is read back through lsvfs (row count,
+ * integrity_check): a run of lsvfs that fails or reads back wrong makes
+ * the bench exit with status 1, after the results are written.
+ *
+ * Usage: `deno task bench [--runs N] [--s3-runs N] [--latency MS] [--no-s3]
+ * [--only local,hydrated,s3,write]`. `--only` runs those tables alone
+ * (`--no-s3` also leaves out the S3 write rows). Writes the table to
+ * standard output and the same figures as JSON to
  * `bench/results/<time>.json`.
  *
  * @module
@@ -43,6 +53,7 @@ import {
   sequentialWaves,
   startS3Server,
 } from "../tests/_s3.ts";
+import { writeBench } from "./_bench_write.ts";
 import { writeLauncher } from "./build_ext.ts";
 import {
   litestreamExtensionPath,
@@ -217,10 +228,19 @@ function median(values: number[]): number {
 }
 
 /** One row of the results: a workload, and its median per variant. */
-interface Row {
+export interface Row {
   workload: string;
-  unit: "ms" | "MiB" | "GETs" | "waves";
+  unit: "ms" | "MiB" | "GETs" | "waves" | "commits/s";
   values: Record<string, number>;
+  /** Each run's figure per variant, where kept (the write rows). */
+  samples?: Record<string, number[]>;
+  /**
+   * Printed after the figure, or instead of it when there is none: "fails:
+   * <reason>", "n/a: <reason>".
+   */
+  notes?: Record<string, string>;
+  /** The error texts of failed runs, per variant. */
+  failures?: Record<string, string[]>;
 }
 
 /** Workloads of one process each: a name per group, or "" to skip a group. */
@@ -341,7 +361,10 @@ function formatTable(
   for (const row of rows) {
     const cells = [
       `${row.workload} (${row.unit})`,
-      ...columns.map((c) => fmt(row.values[c], row.unit)),
+      ...columns.map((c) =>
+        [fmt(row.values[c], row.unit), row.notes?.[c] ?? ""]
+          .filter((x) => x !== "").join(" ")
+      ),
       ...ratios.map(([, a, b]) => {
         const x = row.values[a];
         const y = row.values[b];
@@ -386,16 +409,89 @@ async function main(): Promise<void> {
       "s3-runs": { type: "string", default: "2" },
       latency: { type: "string", default: "20" },
       "no-s3": { type: "boolean", default: false },
+      only: { type: "string", default: "local,hydrated,s3,write" },
     },
   });
+  const sections = ["local", "hydrated", "s3", "write"];
+  const only = new Set(values.only.split(",").map((x) => x.trim()));
+  for (const name of only) {
+    if (!sections.includes(name)) {
+      throw new RangeError(
+        `Unknown table "${name}" in --only: use ${sections.join(", ")}`,
+      );
+    }
+  }
   const runs = Number(values.runs);
   const s3Runs = Number(values["s3-runs"]);
   const latencyMs = Number(values.latency);
   ensureShim();
   writeLauncher();
+  await Deno.mkdir(DATA, { recursive: true });
+  const tables: string[] = [];
+  const results: Record<string, Row[]> = {};
+  let oursFailed = false;
+  if (only.has("local") || only.has("hydrated")) {
+    await readTables(only, runs, tables, results);
+  }
+  if (!values["no-s3"] && only.has("s3")) {
+    await s3Table(s3Runs, latencyMs, tables, results);
+  }
+  if (only.has("write")) {
+    const sections = await writeBench({
+      data: DATA,
+      runs,
+      s3Runs,
+      latencyMs,
+      s3: !values["no-s3"],
+      extensions: {
+        ours: defaultShimPath(),
+        theirs: litestreamExtensionPath(),
+      },
+    });
+    for (const section of sections) {
+      results[`write_${section.name}`] = section.rows;
+      tables.push(formatTable(
+        section.title,
+        section.rows,
+        section.columns,
+        section.ratios,
+      ));
+      oursFailed ||= section.oursFailed;
+    }
+  }
+
+  const text = tables.join("\n\n");
+  console.log(text);
+  await Deno.mkdir(RESULTS, { recursive: true });
+  const file = `${RESULTS}/${
+    new Date().toISOString().replaceAll(":", "-")
+  }.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify(
+      { at: new Date().toISOString(), runs, s3Runs, latencyMs, results },
+      null,
+      2,
+    ) + "\n",
+  );
+  console.error(`bench: results in ${file}`);
+  if (oursFailed) {
+    console.error(
+      "bench: a write run of lsvfs failed or read back wrong (see FAILED above and the results)",
+    );
+    Deno.exit(1);
+  }
+}
+
+/** The tables of the 45 MB local replica. */
+async function readTables(
+  only: Set<string>,
+  runs: number,
+  tables: string[],
+  results: Record<string, Row[]>,
+): Promise<void> {
   const ours = defaultShimPath();
   const theirs = litestreamExtensionPath();
-  await Deno.mkdir(DATA, { recursive: true });
   const { replica, plain } = await localReplica();
   const url = `file://${replica}`;
   const hydration = `${DATA}/hydration`;
@@ -428,104 +524,97 @@ async function main(): Promise<void> {
     hydratedWith("Litestream", theirs),
     hydratedWith("lsvfs", ours),
   ];
-  const tables: string[] = [];
-  const results: Record<string, Row[]> = {};
-
-  results.local = await runAll(local, localWorkloads(ROWS), runs);
-  tables.push(formatTable(
-    "45 MB replica on file://, default settings (10 MiB cache)",
-    results.local,
-    local.map((v) => v.name),
-    [
-      ["lsvfs / Litestream", "lsvfs", "Litestream"],
-      ["lsvfs / plain", "lsvfs", "plain SQLite"],
-    ],
-  ));
-
-  const warm = localWorkloads(ROWS).filter((w) =>
-    w.name === "lookups" || w.name === "scan"
-  );
-  results.hydrated = await runAll(hydrated, warm, runs);
-  tables.push(formatTable(
-    "45 MB replica on file://, hydration on",
-    results.hydrated,
-    hydrated.map((v) => v.name),
-    [
-      ["lsvfs / Litestream", "lsvfs + hydration", "Litestream + hydration"],
-      ["lsvfs / plain", "lsvfs + hydration", "plain SQLite"],
-      ["Litestream / plain", "Litestream + hydration", "plain SQLite"],
-    ],
-  ));
-
-  if (!values["no-s3"]) {
-    await using server = await startS3Server();
-    const s3Url =
-      `s3://${server.bucket}/bench?endpoint=${server.endpoint}&forcePathStyle=true`;
-    console.error(
-      "bench: writing a 4 MB replica to s3rver with Litestream's extension",
-    );
-    await writeWithLitestream(s3Url, [
-      "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB)",
-      `INSERT INTO big (body) SELECT randomblob(1000) FROM ${rowsOf(S3_ROWS)}`,
-    ], { env: S3RVER_ENV });
-    await server.setFaults({ latencyMs });
-    const env = { ...S3RVER_ENV, AWS_CA_BUNDLE: "" };
-    const remote: Variant[] = [
-      {
-        name: "Litestream",
-        client: "sqlite3",
-        extension: theirs,
-        target: s3Url,
-        env,
-      },
-      { name: "lsvfs", client: "sqlite3", extension: ours, target: s3Url, env },
-      { name: "lsvfs (Deno)", client: "deno", target: s3Url, env },
-    ];
-    const workloads: Workload[] = [
-      {
-        name: "open",
-        groups: [[FIRST_ROW]],
-        figures: [""],
-        wall: "cold open to first row (whole process)",
-      },
-      {
-        name: "scan",
-        groups: [[SCAN], [SCAN]],
-        figures: ["full scan, cold", "full scan, warm"],
-      },
-      {
-        name: "lookups",
-        groups: [[lookups(S3_ROWS, 2_000)], [lookups(S3_ROWS, 2_000)]],
-        figures: ["2,000 random lookups, cold", "2,000 random lookups, warm"],
-      },
-    ];
-    results.s3 = await runAll(remote, workloads, s3Runs, {
-      server,
-      only: ["open", "scan"],
-    });
+  if (only.has("local")) {
+    results.local = await runAll(local, localWorkloads(ROWS), runs);
     tables.push(formatTable(
-      `4 MB replica on S3 (s3rver, ${latencyMs} ms added per request)`,
-      results.s3,
-      remote.map((v) => v.name),
-      [["lsvfs / Litestream", "lsvfs", "Litestream"]],
+      "45 MB replica on file://, default settings (10 MiB cache)",
+      results.local,
+      local.map((v) => v.name),
+      [
+        ["lsvfs / Litestream", "lsvfs", "Litestream"],
+        ["lsvfs / plain", "lsvfs", "plain SQLite"],
+      ],
     ));
   }
 
-  const text = tables.join("\n\n");
-  console.log(text);
-  await Deno.mkdir(RESULTS, { recursive: true });
-  const file = `${RESULTS}/${
-    new Date().toISOString().replaceAll(":", "-")
-  }.json`;
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify(
-      { at: new Date().toISOString(), runs, s3Runs, latencyMs, results },
-      null,
-      2,
-    ) + "\n",
+  if (only.has("hydrated")) {
+    const warm = localWorkloads(ROWS).filter((w) =>
+      w.name === "lookups" || w.name === "scan"
+    );
+    results.hydrated = await runAll(hydrated, warm, runs);
+    tables.push(formatTable(
+      "45 MB replica on file://, hydration on",
+      results.hydrated,
+      hydrated.map((v) => v.name),
+      [
+        ["lsvfs / Litestream", "lsvfs + hydration", "Litestream + hydration"],
+        ["lsvfs / plain", "lsvfs + hydration", "plain SQLite"],
+        ["Litestream / plain", "Litestream + hydration", "plain SQLite"],
+      ],
+    ));
+  }
+}
+
+/** The table of the 4 MB replica on S3. */
+async function s3Table(
+  s3Runs: number,
+  latencyMs: number,
+  tables: string[],
+  results: Record<string, Row[]>,
+): Promise<void> {
+  const ours = defaultShimPath();
+  const theirs = litestreamExtensionPath();
+  await using server = await startS3Server();
+  const s3Url =
+    `s3://${server.bucket}/bench?endpoint=${server.endpoint}&forcePathStyle=true`;
+  console.error(
+    "bench: writing a 4 MB replica to s3rver with Litestream's extension",
   );
-  console.error(`bench: results in ${file}`);
+  await writeWithLitestream(s3Url, [
+    "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB)",
+    `INSERT INTO big (body) SELECT randomblob(1000) FROM ${rowsOf(S3_ROWS)}`,
+  ], { env: S3RVER_ENV });
+  await server.setFaults({ latencyMs });
+  const env = { ...S3RVER_ENV, AWS_CA_BUNDLE: "" };
+  const remote: Variant[] = [
+    {
+      name: "Litestream",
+      client: "sqlite3",
+      extension: theirs,
+      target: s3Url,
+      env,
+    },
+    { name: "lsvfs", client: "sqlite3", extension: ours, target: s3Url, env },
+    { name: "lsvfs (Deno)", client: "deno", target: s3Url, env },
+  ];
+  const workloads: Workload[] = [
+    {
+      name: "open",
+      groups: [[FIRST_ROW]],
+      figures: [""],
+      wall: "cold open to first row (whole process)",
+    },
+    {
+      name: "scan",
+      groups: [[SCAN], [SCAN]],
+      figures: ["full scan, cold", "full scan, warm"],
+    },
+    {
+      name: "lookups",
+      groups: [[lookups(S3_ROWS, 2_000)], [lookups(S3_ROWS, 2_000)]],
+      figures: ["2,000 random lookups, cold", "2,000 random lookups, warm"],
+    },
+  ];
+  results.s3 = await runAll(remote, workloads, s3Runs, {
+    server,
+    only: ["open", "scan"],
+  });
+  tables.push(formatTable(
+    `4 MB replica on S3 (s3rver, ${latencyMs} ms added per request)`,
+    results.s3,
+    remote.map((v) => v.name),
+    [["lsvfs / Litestream", "lsvfs", "Litestream"]],
+  ));
 }
 
 if (import.meta.main) await main();
