@@ -67,8 +67,10 @@ function shQuote(value: string): string {
  *   are also only known at open.
  * - `--allow-env`: `LITESTREAM_*` settings and the backends' credentials
  *   (`AWS_*` and the like), which the SDKs read by many names.
- * - `--allow-sys=osRelease`: the AWS SDK puts the OS release in its user
- *   agent (see the README's S3 permissions).
+ * - `--allow-sys=osRelease,networkInterfaces`: the AWS and Azure SDKs put
+ *   the OS release in their user agents, and ali-oss (OSS) reads the
+ *   network interfaces when it loads (see the README's permissions per
+ *   backend).
  * - `--allow-write` on `LITESTREAM_LOG_FILE`, when it is set: the engine
  *   appends its log there; on `LITESTREAM_HYDRATION_PATH` and its
  *   metadata file, when it is set; on `LSVFS_DISK_CACHE`, when it is
@@ -119,7 +121,7 @@ esac
 if [ -n "\${LSVFS_WRITABLE-}" ]; then
   writable="$writable,$LSVFS_WRITABLE"
 fi
-exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease "--allow-write=$writable" "$main" "$@"
+exec "$deno" run --quiet --no-prompt --config "$config" --allow-read --allow-net --allow-env --allow-sys=osRelease,networkInterfaces "--allow-write=$writable" "$main" "$@"
 `;
 }
 

@@ -39,6 +39,16 @@ const DEBIAN_PACKAGES: readonly { name: string; files: readonly string[] }[] = [
   // python3, not pyenv's), and memcheck on the sqlite3 CLI with it.
   { name: "python3", files: ["/usr/bin/python3"] },
   { name: "valgrind", files: ["/usr/bin/valgrind"] },
+  // The backends' servers (tests/_sshd.ts, _nats.ts, _webdav.ts), and what
+  // their harnesses make keys, certificates and password files with.
+  { name: "openssh-server", files: ["/usr/sbin/sshd"] },
+  { name: "openssh-client", files: ["/usr/bin/ssh-keygen"] },
+  { name: "openssl", files: ["/usr/bin/openssl"] },
+  { name: "util-linux", files: ["/usr/bin/unshare"] },
+  { name: "nats-server", files: ["/usr/sbin/nats-server"] },
+  { name: "apache2", files: ["/usr/sbin/apache2"] },
+  { name: "apache2-utils", files: ["/usr/bin/htpasswd"] },
+  { name: "rclone", files: ["/usr/bin/rclone"] },
 ];
 
 /** Version of Litestream's VFS extension the tests treat as the reference. */
@@ -70,6 +80,16 @@ const NPM_TOOLS: readonly { name: string; version: string; file: string }[] = [
   { name: "s3rver", version: S3RVER_VERSION, file: "bin/s3rver.js" },
   // Zig's C compiler, for the cross targets of ffi/build.ts (347 MB).
   { name: ZIG_PACKAGE, version: ZIG_VERSION, file: "zig" },
+  // Azure's server for tests/abs_test.ts (tests/_azurite.ts); the last
+  // version that runs on Node 20.
+  { name: "azurite", version: "3.35.0", file: "dist/src/blob/main.js" },
+  // The Cloud Storage emulator of tests/gs_test.ts, run in-process by
+  // tests/_gcs_emulator.mjs without the firebase CLI (319 MB).
+  {
+    name: "firebase-tools",
+    version: "15.34.2",
+    file: "lib/emulator/storage/index.js",
+  },
 ];
 
 /**

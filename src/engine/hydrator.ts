@@ -78,9 +78,9 @@ export class Hydrator {
     );
     // A worker that dies (it should not: it catches what it runs into)
     // must not take the process with it; reads go on from the replica.
-    this.#worker.on("error", (error) => {
+    this.#worker.on("error", (error: unknown) => {
       this.state.status = "failed";
-      onError(error);
+      onError(error instanceof Error ? error : new Error(String(error)));
     });
     this.#worker.unref();
   }

@@ -78,7 +78,7 @@ const copying = new Set<string>();
 function openClient(
   url: string,
   options: Record<string, unknown> = {},
-): ReplicaClient & { close?(): void } {
+): Promise<ReplicaClient & { close?(): void }> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? "";
   const backend = BACKENDS.get(scheme);
   if (backend === undefined) {
@@ -230,7 +230,7 @@ async function handle(
 ): Promise<[WireResponse, Uint8Array[]]> {
   switch (request.op) {
     case "open":
-      clients.set(request.id, openClient(request.url, request.options));
+      clients.set(request.id, await openClient(request.url, request.options));
       return [{ ok: true }, []];
     case "list": {
       const files = await client(request.id).listFiles(request.level);
