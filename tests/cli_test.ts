@@ -59,7 +59,7 @@ Deno.test("lsvfs explains errors in one line with the documented exit codes", as
 
   const usage = await lsvfs(["query"]);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /see lsvfs --help/);
+  assert.match(usage.stderr, /see lsvfs query --help/);
 
   const help = await lsvfs(["--help"]);
   assert.equal(help.code, 0);

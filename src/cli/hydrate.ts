@@ -10,6 +10,8 @@
  */
 
 import { type Database, open, type OpenOptions } from "../../mod.ts";
+import { parseDuration } from "../engine/mod.ts";
+import { type Command, flagValue, UsageError } from "./command.ts";
 
 /** How often progress is shown, in ms. */
 const TICK_MS = 200;
@@ -146,3 +148,64 @@ export async function hydrate(
     await new Promise((resolve) => setTimeout(resolve, TICK_MS));
   }
 }
+
+/** How long `hydrate` waits by default: an hour. */
+const HYDRATE_TIMEOUT = "1h";
+
+function parseHydrateArgs(args: string[]): HydrateArgs {
+  const positional: string[] = [];
+  let json = false;
+  let timeout = HYDRATE_TIMEOUT;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--json") json = true;
+    else if (arg === "--timeout") {
+      timeout = flagValue(args, i++, "a duration, such as 10m");
+    } else if (arg.startsWith("-")) {
+      throw new UsageError(`Unknown option "${arg}"`);
+    } else positional.push(arg);
+  }
+  if (positional.length !== 2) {
+    throw new UsageError("hydrate takes a replica URL and a file path");
+  }
+  return {
+    url: positional[0],
+    path: positional[1],
+    json,
+    timeoutMs: parseDuration(timeout, "--timeout"),
+    options: {},
+  };
+}
+
+/** `lsvfs hydrate`. */
+export const hydrateCommand: Command = {
+  name: "hydrate",
+  synopsis:
+    "  lsvfs hydrate <replica-url> <path> [--json] [--timeout <duration>]",
+  help: `lsvfs hydrate <replica-url> <path> [--json] [--timeout <duration>]
+
+  Restores the replica to <path> (a plain SQLite file, with <path>.meta.json
+  beside it) and returns once it holds the latest TXID, showing progress on
+  standard error (--json: one JSON object a line). A program that opens the
+  replica with the same hydration path starts warm. An existing file is
+  checked and caught up, or rebuilt if it is unsound.
+
+Examples:
+  lsvfs hydrate s3://bucket/app /var/cache/app.db
+  lsvfs hydrate file:///var/backups/app app.db --json | tail -1
+`,
+  async run(args) {
+    const parsed = parseHydrateArgs(args);
+    const encoder = new TextEncoder();
+    const txid = await hydrate(parsed, {
+      isTerminal: Deno.stderr.isTerminal(),
+      write: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+    });
+    console.log(
+      parsed.json
+        ? JSON.stringify({ path: parsed.path, txid })
+        : `hydrated ${parsed.path} at TXID ${txid}`,
+    );
+    return 0;
+  },
+};
