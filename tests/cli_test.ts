@@ -108,3 +108,57 @@ Deno.test("lsvfs hydrate restores a replica to a plain SQLite file, with progres
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("lsvfs query --at shows the past, and --write changes the replica before it returns", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lsvfs-cli-" });
+  try {
+    await makeLitestreamReplica(dir, [
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)",
+      "INSERT INTO t (name) VALUES ('ada')",
+    ]);
+    await new Promise((r) => setTimeout(r, 20));
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    await makeLitestreamReplica(dir, ["INSERT INTO t (name) VALUES ('grace')"]);
+    const count = "SELECT count(*) AS n FROM t";
+    const past = await lsvfs([
+      "query",
+      `file://${dir}`,
+      "--at",
+      between,
+      count,
+    ]);
+    assert.equal(past.code, 0, past.stderr);
+    assert.deepEqual(JSON.parse(past.stdout), [{ n: 1 }]);
+    const write = await lsvfs([
+      "query",
+      `file://${dir}`,
+      "--write",
+      "INSERT INTO t (name) VALUES ('hopper'); SELECT count(*) AS n FROM t",
+    ]);
+    assert.equal(write.code, 0, write.stderr);
+    assert.deepEqual(JSON.parse(write.stdout), [{ n: 3 }]);
+    // A fresh process, read-only, sees the row: it was uploaded.
+    const after = await lsvfs(["query", `file://${dir}`, "SELECT name FROM t"]);
+    assert.deepEqual(
+      JSON.parse(after.stdout).map((r: { name: string }) => r.name),
+      [
+        "ada",
+        "grace",
+        "hopper",
+      ],
+    );
+    const bad = await lsvfs([
+      "query",
+      `file://${dir}`,
+      "--at",
+      "soonish",
+      count,
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /soonish/);
+    assert.equal(bad.stderr.trimEnd().split("\n").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
