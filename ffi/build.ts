@@ -231,7 +231,13 @@ function plan(options: BuildShimOptions): BuildPlan {
   let outFile = options.outFile ?? defaultShimPath(target);
   if (!outFile.startsWith("/")) outFile = `${Deno.cwd()}/${outFile}`;
   const args = [...COMMON_FLAGS, ...spec.flags, "-I", vendor, source];
-  const sources = [source, `${vendor}/sqlite3.h`, `${vendor}/sqlite3ext.h`];
+  const sources = [
+    source,
+    rootPath("ffi/lz4_block.h"),
+    rootPath("ffi/memory_journal.h"),
+    `${vendor}/sqlite3.h`,
+    `${vendor}/sqlite3ext.h`,
+  ];
   if (spec.zigTarget === undefined) {
     const cc = options.cc ?? envValue("CC") ?? "cc";
     return {
