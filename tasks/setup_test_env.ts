@@ -49,6 +49,8 @@ const DEBIAN_PACKAGES: readonly { name: string; files: readonly string[] }[] = [
   { name: "apache2", files: ["/usr/sbin/apache2"] },
   { name: "apache2-utils", files: ["/usr/bin/htpasswd"] },
   { name: "rclone", files: ["/usr/bin/rclone"] },
+  // tests/cli_shell_test.ts drives `lsvfs shell` through a pseudo-terminal.
+  { name: "tmux", files: ["/usr/bin/tmux"] },
 ];
 
 /** Version of Litestream's VFS extension the tests treat as the reference. */

@@ -11,12 +11,22 @@ import { engineCommand } from "./engine.ts";
 import { hydrateCommand } from "./hydrate.ts";
 import { queryCommand } from "./query.ts";
 // Command imports: one line each.
+import { lsCommand } from "./ls.ts";
+import { infoCommand } from "./info.ts";
+import { verifyCommand } from "./verify.ts";
+import { restoreCommand } from "./restore.ts";
+import { shellCommand } from "./shell.ts";
 
 /** Every command, in the order `lsvfs --help` lists them. */
 const COMMANDS: readonly Command[] = [
   queryCommand,
   hydrateCommand,
   // Commands: one line each.
+  lsCommand,
+  infoCommand,
+  verifyCommand,
+  restoreCommand,
+  shellCommand,
   engineCommand,
 ];
 
