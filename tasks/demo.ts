@@ -9,6 +9,7 @@
  */
 
 import { cacheStats, open } from "../mod.ts";
+import { main as lsvfs } from "../src/cli/main.ts";
 import { Database as PlainDatabase } from "../src/sqlite/mod.ts";
 import { ReplicaWriter } from "./_replica_writer.ts";
 
@@ -63,3 +64,12 @@ if (stats !== undefined) {
   );
 }
 source.close();
+db.close();
+
+// The same replica from the command line: what it holds, and whether it is
+// sound (lsvfs verify fetches every file and checks every checksum).
+for (const args of [["info"], ["verify"]]) {
+  console.log(`\n$ lsvfs ${args[0]} file://${root}replica`);
+  const code = await lsvfs([...args, `file://${root}replica`]);
+  if (code !== 0) Deno.exit(code);
+}
