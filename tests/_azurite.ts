@@ -13,41 +13,24 @@
  */
 
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import {
   BlobServiceClient,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import { decodeHeader } from "../src/ltx/mod.ts";
 import { ABS_TIMESTAMP_METADATA } from "../src/storage/abs_client.ts";
 import { toolsDir } from "../tasks/setup_test_env.ts";
+import { forEachFile, ltxTimestampMetadata } from "./_files.ts";
+import { readUntil, stopProcess } from "./_servers.ts";
 
 /** The azurite version the tests are run with (the last that runs on Node 20). */
 export const AZURITE_VERSION = "3.35.0";
 
 /** Where azurite's blob service script is looked for, first found wins. */
-export const AZURITE_BLOB_SCRIPTS: readonly string[] = [
-  join(
-    toolsDir(),
-    "npm",
-    "node_modules",
-    "azurite",
-    "dist",
-    "src",
-    "blob",
-    "main.js",
-  ),
-  join(
-    toolsDir(),
-    "abs-server",
-    "node_modules",
-    "azurite",
-    "dist",
-    "src",
-    "blob",
-    "main.js",
-  ),
-];
+export const AZURITE_BLOB_SCRIPTS: readonly string[] = ["npm", "abs-server"]
+  .map((folder) =>
+    join(toolsDir(), folder, "node_modules", "azurite", "dist/src/blob/main.js")
+  );
 
 /** Azurite's well-known development account. */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -129,35 +112,24 @@ export async function startAzurite(
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let port: number | undefined;
   const timeout = setTimeout(() => child.kill(), 20_000);
-  try {
-    while (port === undefined) {
-      const { value, done } = await reader.read();
-      if (done) {
-        throw new Error(
-          `azurite did not start: ${seen.trim()} ${(await stderr).trim()}`,
-        );
-      }
-      seen += value;
+  const { value: port, seen, drained: stdout } = await readUntil(
+    child.stdout,
+    (text) => {
       const m = /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(
-        seen,
+        text,
       );
-      if (m) port = Number(m[1]);
-    }
-  } catch (error) {
-    child.kill();
-    await child.status;
+      return m ? Number(m[1]) : undefined;
+    },
+  );
+  clearTimeout(timeout);
+  if (port === undefined) {
+    await stopProcess(child);
     await Deno.remove(dir, { recursive: true });
-    throw error;
-  } finally {
-    clearTimeout(timeout);
+    throw new Error(
+      `azurite did not start: ${seen.trim()} ${(await stderr).trim()}`,
+    );
   }
-  const stdout = (async () => {
-    while (!(await reader.read()).done);
-  })();
   const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   const service = new BlobServiceClient(
     endpoint,
@@ -169,12 +141,7 @@ export async function startAzurite(
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    try {
-      child.kill();
-    } catch {
-      // Already gone.
-    }
-    await child.status;
+    await stopProcess(child);
     await stdout;
     await stderr;
     await Deno.remove(dir, { recursive: true });
@@ -186,29 +153,18 @@ export async function startAzurite(
     env: { LITESTREAM_AZURE_ACCOUNT_KEY: AZURITE_KEY },
     url: (path, name = container) =>
       `abs://${AZURITE_ACCOUNT}@${name}/${path}?endpoint=${endpoint}`,
-    async upload(local, prefix) {
+    upload(local, prefix) {
       const blobs = service.getContainerClient(container);
-      let n = 0;
-      const walk = async (d: string) => {
-        for await (const entry of Deno.readDir(d)) {
-          const path = join(d, entry.name);
-          if (entry.isDirectory) await walk(path);
-          else if (entry.isFile) {
-            const bytes = await Deno.readFile(path);
-            const metadata: Record<string, string> = {};
-            if (entry.name.endsWith(".ltx")) {
-              metadata[ABS_TIMESTAMP_METADATA] = new Date(
-                decodeHeader(bytes, path).timestamp,
-              ).toISOString();
-            }
-            await blobs.getBlockBlobClient(`${prefix}/${relative(local, path)}`)
-              .upload(bytes, bytes.length, { metadata });
-            n++;
-          }
-        }
-      };
-      await walk(local);
-      return n;
+      return forEachFile(local, async (file) => {
+        const bytes = await Deno.readFile(file.path);
+        const metadata = ltxTimestampMetadata(
+          ABS_TIMESTAMP_METADATA,
+          file,
+          bytes,
+        );
+        await blobs.getBlockBlobClient(`${prefix}/${file.relative}`)
+          .upload(bytes, bytes.length, { metadata });
+      });
     },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -8,6 +8,12 @@
  * fail with an error naming the backend. A backend's test module calls
  * {@linkcode backendSuite} with a harness that starts its server.
  *
+ * Also the assertions backends' own tests share, where a scenario needs
+ * the backend's client or server controls (which a harness does not give):
+ * {@linkcode assertOneWriterWins} (two clients racing to create one name),
+ * {@linkcode assertWorkerCreateOnly} and {@linkcode assertGivesUp} (a
+ * server that went away is given up on in time, with a clear error).
+ *
  * @module
  */
 
@@ -16,11 +22,17 @@ import { open, SqliteError } from "../mod.ts";
 import { decodeHeader, formatTxid } from "../src/ltx/mod.ts";
 import {
   FileExistsError,
+  type LtxFileInfo,
   openSyncReplicaClient,
-  type SyncReplicaClient,
+  type ReplicaClient,
+  StorageError,
+  WorkerReplicaClient,
 } from "../src/storage/mod.ts";
+import { withEnv } from "./_env.ts";
+import { tempDir } from "./_files.ts";
 import { makeLitestreamReplica } from "./_litestream.ts";
 import { series } from "./_sql.ts";
+import { eventually } from "./_wait.ts";
 
 /** A backend's server, started for one test, and how to reach it. */
 export interface BackendHarness extends AsyncDisposable {
@@ -51,37 +63,30 @@ const SCHEMA = [
 ];
 const QUERY = "SELECT id, v FROM t ORDER BY v";
 
-/** Sets variables for the duration of a test; the returned function restores them. */
-function withEnv(env: Readonly<Record<string, string>>): () => void {
-  const before = new Map(
-    Object.keys(env).map((name) => [name, Deno.env.get(name)]),
-  );
-  for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
-  return () => {
-    for (const [name, value] of before) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
-  };
-}
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-backend-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
-
-/** Waits until `check` holds, failing after `ms`. */
-async function eventually(
-  what: string,
-  check: () => boolean,
-  ms = 10_000,
+/**
+ * Starts a backend's server, uploads a replica of `schema` Litestream wrote
+ * to a temp folder as "db", and runs a test with the server's environment
+ * set; then restores the environment and stops the server.
+ */
+async function withReplica(
+  start: () => Promise<BackendHarness>,
+  schema: readonly string[],
+  test: (
+    server: BackendHarness,
+    dir: string,
+    replica: string,
+  ) => void | Promise<void>,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+  await using dir = await tempDir("lsvfs-backend-");
+  await using server = await start();
+  const restore = withEnv(server.env);
+  try {
+    const replica = `${dir}/replica`;
+    await makeLitestreamReplica(replica, schema);
+    await server.upload(replica, "db");
+    await test(server, dir, replica);
+  } finally {
+    restore();
   }
 }
 
@@ -97,13 +102,7 @@ export function backendSuite(
   start: () => Promise<BackendHarness>,
 ): void {
   Deno.test(`${name}: a replica Litestream wrote to file:// and copied in reads like its twin, and is polled`, async () => {
-    await using dir = await tempDir();
-    await using server = await start();
-    const restore = withEnv(server.env);
-    try {
-      const replica = `${dir}/replica`;
-      await makeLitestreamReplica(replica, SCHEMA);
-      await server.upload(replica, "db");
+    await withReplica(start, SCHEMA, async (server, _dir, replica) => {
       using remote = open(server.url("db"), { pollInterval: 50 });
       using local = open(`file://${replica}`);
       assert.deepEqual(remote.query(QUERY), local.query(QUERY));
@@ -123,19 +122,11 @@ export function backendSuite(
       assert.deepEqual(remote.get("SELECT v FROM t WHERE id = 2001"), {
         v: "new",
       });
-    } finally {
-      restore();
-    }
+    });
   });
 
   Deno.test(`${name}: time travel lands on the states it does on file://`, async () => {
-    await using dir = await tempDir();
-    await using server = await start();
-    const restore = withEnv(server.env);
-    try {
-      const replica = `${dir}/replica`;
-      await makeLitestreamReplica(replica, SCHEMA);
-      await server.upload(replica, "db");
+    await withReplica(start, SCHEMA, (server, _dir, replica) => {
       using remote = open(server.url("db"));
       using local = open(`file://${replica}`);
       const summary = "SELECT count(*) AS n, max(v) AS v FROM t";
@@ -155,20 +146,11 @@ export function backendSuite(
         n: 2000,
         v: local.get(summary)!.v,
       });
-    } finally {
-      restore();
-    }
+    });
   });
 
   Deno.test(`${name}: write mode round-trips, and of two racing uploads exactly one wins`, async () => {
-    await using dir = await tempDir();
-    await using server = await start();
-    const restore = withEnv(server.env);
-    let client: SyncReplicaClient | undefined;
-    try {
-      const replica = `${dir}/replica`;
-      await makeLitestreamReplica(replica, SCHEMA.slice(0, 2));
-      await server.upload(replica, "db");
+    await withReplica(start, SCHEMA.slice(0, 2), (server, dir) => {
       {
         using db = open(server.url("db"), {
           write: true,
@@ -189,26 +171,27 @@ export function backendSuite(
         integrity_check: "ok",
       });
       // Create-only: the second writer of a name gets FileExistsError.
-      client = openSyncReplicaClient(server.url("race"));
-      const file = { level: 0, minTxid: 1n, maxTxid: 1n };
-      client.createFileSync!(file, new Uint8Array([1, 2, 3]));
-      assert.throws(
-        () => client!.createFileSync!(file, new Uint8Array([4, 5, 6])),
-        FileExistsError,
-      );
-      const [stored] = client.listFilesSync(0);
-      assert.deepEqual(
-        client.readRangeSync(stored, 0, stored.size),
-        new Uint8Array([1, 2, 3]),
-      );
-    } finally {
-      client?.close();
-      restore();
-    }
+      const client = openSyncReplicaClient(server.url("race"));
+      try {
+        const file = { level: 0, minTxid: 1n, maxTxid: 1n };
+        client.createFileSync!(file, new Uint8Array([1, 2, 3]));
+        assert.throws(
+          () => client.createFileSync!(file, new Uint8Array([4, 5, 6])),
+          FileExistsError,
+        );
+        const [stored] = client.listFilesSync(0);
+        assert.deepEqual(
+          client.readRangeSync(stored, 0, stored.size),
+          new Uint8Array([1, 2, 3]),
+        );
+      } finally {
+        client.close();
+      }
+    });
   });
 
   Deno.test(`${name}: wrong credentials and a missing bucket fail with an error naming the backend`, async () => {
-    await using dir = await tempDir();
+    await using dir = await tempDir("lsvfs-backend-");
     await using server = await start();
     const replica = `${dir}/replica`;
     await makeLitestreamReplica(replica, SCHEMA.slice(0, 1));
@@ -239,4 +222,141 @@ export function backendSuite(
       restore();
     }
   });
+}
+
+/** Options for {@linkcode assertOneWriterWins}. */
+export interface RaceOptions {
+  /** How many names to race for (TXIDs 1 to `rounds`); default 5. */
+  rounds?: number;
+  /** The size of each writer's file, in bytes; default 1000. */
+  size?: number;
+  /** What the loser's {@linkcode FileExistsError} says. */
+  exists?: RegExp;
+  /**
+   * Reads what is stored under a name; default: the losing writer's
+   * `readRange` of the whole file.
+   */
+  stored?: (file: LtxFileInfo, loser: ReplicaClient) => Promise<Uint8Array>;
+  /** Checks of the backend's own after the races, before the retried write. */
+  afterRaces?: () => Promise<void>;
+}
+
+/**
+ * The create-only race every backend's client must win cleanly: two writers
+ * upload different bytes under the same name at once, round after round.
+ * Asserts that exactly one of each pair succeeds, that the other gets a
+ * {@linkcode FileExistsError}, and that what is stored is the winner's bytes,
+ * whole; then that writing the same bytes again (a retried write whose
+ * first try landed) succeeds, and that a listing shows one file a round.
+ *
+ * @param writers Two clients of one replica URL.
+ * @param options Rounds, file size, the loser's message, how to read back.
+ */
+export async function assertOneWriterWins(
+  writers: readonly [ReplicaClient, ReplicaClient],
+  options: RaceOptions = {},
+): Promise<void> {
+  const { rounds = 5, size = 1000, exists } = options;
+  const stored = options.stored ??
+    ((file, loser) => loser.readRange(file, 0, size));
+  for (let round = 1; round <= rounds; round++) {
+    const file = { level: 0, minTxid: BigInt(round), maxTxid: BigInt(round) };
+    const bytes = writers.map((_, i) =>
+      new Uint8Array(size).fill(round * 2 + i)
+    );
+    const outcomes = await Promise.allSettled(
+      writers.map((w, i) => w.createFile!(file, bytes[i])),
+    );
+    const won = outcomes.findIndex((o) => o.status === "fulfilled");
+    assert.notEqual(won, -1, `round ${round}: nobody won`);
+    const lost = outcomes[1 - won];
+    assert.equal(lost.status, "rejected", `round ${round}: both won`);
+    const reason = (lost as PromiseRejectedResult).reason;
+    assert.ok(reason instanceof FileExistsError, String(reason));
+    if (exists) assert.match(reason.message, exists);
+    // What is stored is the winner's, whole.
+    assert.deepEqual(
+      await stored({ ...file, size, createdAt: 0 }, writers[1 - won]),
+      bytes[won],
+      `round ${round}`,
+    );
+  }
+  await options.afterRaces?.();
+  // The same bytes again (a retried write whose first try landed) succeed.
+  const first = { level: 0, minTxid: 1n, maxTxid: 1n };
+  const there = await writers[0].readRange(
+    { ...first, size, createdAt: 0 },
+    0,
+    size,
+  );
+  await writers[0].createFile!(first, there);
+  const listed = await writers[1].listFiles(0);
+  assert.deepEqual(
+    listed.map((f) => f.maxTxid),
+    Array.from({ length: rounds }, (_, i) => BigInt(i + 1)),
+  );
+}
+
+/**
+ * Create-only through the storage worker, synchronously, as the engine
+ * writes: after {@linkcode assertOneWriterWins}'s five files, a sixth is
+ * written, a second write of it with other bytes is a
+ * {@linkcode FileExistsError}, and the replica holds six files.
+ *
+ * @param url The replica URL the race wrote to (its credentials in the
+ * process environment).
+ */
+export function assertWorkerCreateOnly(url: string): void {
+  const engine = new WorkerReplicaClient(url);
+  try {
+    const sixth = { level: 0, minTxid: 6n, maxTxid: 6n };
+    engine.createFileSync(sixth, new Uint8Array([6]));
+    assert.throws(
+      () => engine.createFileSync(sixth, new Uint8Array([7])),
+      FileExistsError,
+    );
+    assert.equal(engine.listAllSync().length, 6);
+  } finally {
+    engine.close();
+  }
+}
+
+/** What {@linkcode assertGivesUp} expects of the error. */
+export interface GiveUpExpectation {
+  /** Whether the error is retryable; default true. */
+  retryable?: boolean;
+  /** Patterns the message must match. */
+  matches?: readonly RegExp[];
+  /** Patterns it must not (secrets...). */
+  never?: readonly RegExp[];
+  /** How long the operation may take, in ms, at the most. */
+  withinMs: number;
+  /** What is being tried, for the failure messages. */
+  what?: string;
+}
+
+/**
+ * Runs an operation against a server that is gone, failing or silent, and
+ * asserts that it is given up on in time with a {@linkcode StorageError}
+ * that says so.
+ *
+ * @param op The operation.
+ * @param expected The error's retryability, message, and the time bound.
+ */
+export async function assertGivesUp(
+  op: () => Promise<unknown>,
+  expected: GiveUpExpectation,
+): Promise<void> {
+  const { retryable = true, matches = [], never = [], withinMs } = expected;
+  const what = expected.what === undefined ? "" : `${expected.what}: `;
+  const started = performance.now();
+  await assert.rejects(op(), (error: unknown) => {
+    assert.ok(error instanceof StorageError, String(error));
+    assert.equal(error.retryable, retryable, `${what}${error.message}`);
+    for (const pattern of matches) assert.match(error.message, pattern);
+    for (const pattern of never) assert.doesNotMatch(error.message, pattern);
+    return true;
+  });
+  const ms = performance.now() - started;
+  assert.ok(ms < withinMs, `${what}took ${ms} ms`);
 }

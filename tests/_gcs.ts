@@ -18,11 +18,18 @@
  */
 
 import { generateKeyPairSync } from "node:crypto";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { Storage } from "@google-cloud/storage";
 import { toolsDir } from "../tasks/setup_test_env.ts";
-import { decodeHeader } from "../src/ltx/mod.ts";
 import { GCS_TIMESTAMP_METADATA_KEY } from "../src/storage/gs_client.ts";
+import { forEachFile, ltxTimestampMetadata } from "./_files.ts";
+import {
+  controlEndpoint,
+  firstLine,
+  freePort,
+  readUntil,
+  stopProcess,
+} from "./_servers.ts";
 
 /** The `firebase-tools` version the harness is tested with. */
 export const FIREBASE_TOOLS_VERSION = "15.34.2";
@@ -81,13 +88,6 @@ export interface StartGcsOptions {
   bucket?: string;
   /** Whether the proxy requires credentials; default true. */
   auth?: boolean;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 function firebaseTools(): string {
@@ -164,54 +164,31 @@ export async function startGcsServer(
     stderr: "piped",
   }).spawn();
   const stderrText = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let first = "";
   const startTimer = setTimeout(() => child.kill(), 30_000);
-  try {
-    while (!first.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) {
-        await child.status;
-        throw new Error(
-          `The GCS emulator did not start: ${(await stderrText).trim()}`,
-        );
-      }
-      first += value;
-    }
-  } catch (error) {
-    clearTimeout(startTimer);
-    await Deno.remove(dir, { recursive: true });
-    throw error;
-  }
+  const { value: port, drained: out } = await readUntil(
+    child.stdout,
+    firstLine,
+  );
   clearTimeout(startTimer);
-  const out = (async () => {
-    while (!(await reader.read()).done);
-  })();
-  const endpoint = `http://127.0.0.1:${Number(first.trim())}`;
+  if (port === undefined) {
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(
+      `The GCS emulator did not start: ${(await stderrText).trim()}`,
+    );
+  }
+  const endpoint = `http://127.0.0.1:${Number(port)}`;
   const emulatorEndpoint = `http://127.0.0.1:${emulatorPort}`;
   const uploader = new Storage({
     apiEndpoint: emulatorEndpoint,
     useAuthWithCustomEndpoint: false,
   });
-  const control = async (path: string, body?: unknown) => {
-    const answer = await fetch(`${endpoint}/__${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!answer.ok) {
-      throw new Error(
-        `The GCS proxy refused "/__${path}": HTTP ${answer.status} ${await answer
-          .text()}`,
-      );
-    }
-    return answer.status === 204 ? undefined : await answer.json();
-  };
+  const control = controlEndpoint(endpoint, "The GCS proxy");
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    child.kill("SIGTERM");
-    await child.status;
+    await stopProcess(child);
     await out;
     await stderrText;
     await Deno.remove(dir, { recursive: true });
@@ -223,32 +200,19 @@ export async function startGcsServer(
     credentialsFile,
     wrongCredentialsFile,
     url: (path, other = bucket) => `gs://${other}/${path}?endpoint=${endpoint}`,
-    async upload(local, prefix) {
-      let n = 0;
-      const walk = async (d: string) => {
-        for await (const entry of Deno.readDir(d)) {
-          const path = join(d, entry.name);
-          if (entry.isDirectory) await walk(path);
-          else if (entry.isFile) {
-            const bytes = await Deno.readFile(path);
-            // As Litestream's gs client: the LTX header's time in metadata.
-            const metadata: Record<string, string> = {};
-            if (entry.name.endsWith(".ltx")) {
-              metadata[GCS_TIMESTAMP_METADATA_KEY] = new Date(
-                decodeHeader(bytes, path).timestamp,
-              ).toISOString();
-            }
-            await uploader.bucket(bucket)
-              .file(`${prefix}/${relative(local, path)}`)
-              .save(bytes, { resumable: false, metadata: { metadata } });
-            n++;
-          }
-        }
-      };
-      await walk(local);
-      return n;
-    },
-    counts: () => control("counts"),
+    upload: (local, prefix) =>
+      forEachFile(local, async (file) => {
+        const bytes = await Deno.readFile(file.path);
+        // As Litestream's gs client: the LTX header's time in metadata.
+        const metadata = ltxTimestampMetadata(
+          GCS_TIMESTAMP_METADATA_KEY,
+          file,
+          bytes,
+        );
+        await uploader.bucket(bucket).file(`${prefix}/${file.relative}`)
+          .save(bytes, { resumable: false, metadata: { metadata } });
+      }),
+    counts: () => control("counts") as Promise<Record<string, number>>,
     async resetCounts() {
       await control("counts/reset", {});
     },

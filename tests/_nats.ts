@@ -13,7 +13,6 @@
  * @module
  */
 
-import { join, relative } from "node:path";
 import { existsSync } from "node:fs";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type {
@@ -23,6 +22,8 @@ import type {
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { connectNats } from "../src/storage/nats_client.ts";
 import type { BackendHarness } from "./_backend_suite.ts";
+import { forEachFile } from "./_files.ts";
+import { freePort, stopProcess } from "./_servers.ts";
 
 /**
  * Where the `nats-server` binary is: Debian's package puts it in
@@ -79,13 +80,6 @@ export interface NatsServer extends AsyncDisposable {
   restart(): Promise<void>;
   /** Stops everything and removes the store. */
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 function authArgs(auth: NatsAuth): string[] {
@@ -184,11 +178,10 @@ export async function startNatsServer(
     if (c === undefined) return;
     try {
       c.kill("SIGCONT");
-      c.kill("SIGKILL");
     } catch {
       // Already gone.
     }
-    await c.status;
+    await stopProcess(c, "SIGKILL");
     await logged.catch(() => {});
   };
   await spawn();
@@ -237,23 +230,12 @@ export async function startNatsServer(
     store,
     async upload(local, path) {
       const bucketStore = await store();
-      let n = 0;
-      const walk = async (d: string) => {
-        for await (const entry of Deno.readDir(d)) {
-          const file = join(d, entry.name);
-          if (entry.isDirectory) await walk(file);
-          else if (entry.isFile) {
-            const rel = relative(local, file);
-            await bucketStore.putBlob(
-              { name: path === "" ? rel : `${path}/${rel}` },
-              await Deno.readFile(file),
-            );
-            n++;
-          }
-        }
-      };
-      await walk(local);
-      return n;
+      return await forEachFile(local, async (file) => {
+        await bucketStore.putBlob(
+          { name: path === "" ? file.relative : `${path}/${file.relative}` },
+          await Deno.readFile(file.path),
+        );
+      });
     },
     pause: () => child?.kill("SIGSTOP"),
     resume: () => child?.kill("SIGCONT"),

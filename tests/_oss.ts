@@ -10,31 +10,23 @@
  * implements `x-oss-forbid-overwrite` (409 `FileAlreadyExists`). The client
  * under test is the real SDK, `ali-oss`, as in production.
  *
- * s3rver needs `NODE_OPTIONS=--openssl-legacy-provider`, or paginated
- * listings fail with 500.
+ * s3rver is started by tests/_s3rver.ts, the proxy by tests/_servers.ts.
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import { existsSync } from "node:fs";
 import { Agent } from "node:http";
-import { join, relative } from "node:path";
 import OSS from "ali-oss";
-import { toolsDir } from "../tasks/setup_test_env.ts";
+import { forEachFile } from "./_files.ts";
+import { S3RVER_BIN_CANDIDATES, startS3rverBehindProxy } from "./_s3rver.ts";
+import { freePort } from "./_servers.ts";
 import type { OssFaults, OssLoggedRequest } from "./_oss_proxy.ts";
 
 export type { OssFaults, OssLoggedRequest };
-
-/**
- * Where s3rver's command may be: the project's test tools (installed by
- * tasks/setup_test_env.ts), or a folder of the OSS tests' own
- * (`npm install --prefix .tools/oss-server s3rver@3.7.1`). Repoint it here.
- */
-export const S3RVER_BIN_CANDIDATES: readonly string[] = [
-  join(toolsDir(), "npm", "node_modules", "s3rver", "bin", "s3rver.js"),
-  join(toolsDir(), "oss-server", "node_modules", "s3rver", "bin", "s3rver.js"),
-];
+// This module's API from before the shared helpers: where s3rver's command
+// is looked for (tests/_s3rver.ts), and a free port (tests/_servers.ts).
+export { freePort, S3RVER_BIN_CANDIDATES };
 
 /** The test account: what the proxy accepts and the environment gives. */
 export const OSS_TEST_CREDENTIALS = {
@@ -72,30 +64,6 @@ export interface OssServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(`s3rver did not listen on ${port}`, { cause: error });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 /**
  * Starts s3rver with one bucket and the OSS proxy in front of it.
  *
@@ -103,67 +71,15 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * @returns The running server; dispose of it (or `stop()`) to end it.
  */
 export async function startOssServer(bucket = "replicas"): Promise<OssServer> {
-  const bin = S3RVER_BIN_CANDIDATES.find((path) => existsSync(path));
-  if (bin === undefined) {
-    throw new Error(
-      `s3rver is not installed (looked for ${
-        S3RVER_BIN_CANDIDATES.join(", ")
-      }): run "deno run --allow-all tasks/setup_test_env.ts"`,
-    );
-  }
-  const dir = await Deno.makeTempDir({ prefix: "lsvfs-oss-" });
-  const port = freePort();
-  const child = new Deno.Command("node", {
-    args: [
-      bin,
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-s",
-      "-d",
-      dir,
-      "--configure-bucket",
-      bucket,
-    ],
-    env: { NODE_OPTIONS: "--openssl-legacy-provider" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeTo(new WritableStream());
-  try {
-    await waitForPort(port, 10_000);
-  } catch (error) {
-    child.kill();
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-    throw error;
-  }
   const { accessKeyId, accessKeySecret } = OSS_TEST_CREDENTIALS;
-  const proxy = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      new URL("./_oss_proxy.ts", import.meta.url).pathname,
-      `http://127.0.0.1:${port}`,
-      `${accessKeyId}:${accessKeySecret}`,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = proxy.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let first = "";
-  while (!first.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The OSS proxy did not start");
-    first += value;
-  }
-  const proxyOut = (async () => {
-    while (!(await reader.read()).done);
-  })();
-  const endpoint = `http://127.0.0.1:${Number(first.trim())}`;
+  const { s3rver, proxy } = await startS3rverBehindProxy(bucket, {
+    prefix: "lsvfs-oss-",
+  }, {
+    script: new URL("./_oss_proxy.ts", import.meta.url),
+    args: [`${accessKeyId}:${accessKeySecret}`],
+    what: "The OSS proxy",
+  });
+  const { endpoint, control } = proxy;
   const agent = new Agent({ keepAlive: true });
   const oss = new OSS({
     accessKeyId,
@@ -173,19 +89,6 @@ export async function startOssServer(bucket = "replicas"): Promise<OssServer> {
     sldEnable: true,
     agent,
   });
-  const control = async (path: string, body?: unknown) => {
-    const answer = await fetch(`${endpoint}/__${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!answer.ok) {
-      throw new Error(
-        `The OSS proxy refused "/__${path}": HTTP ${answer.status} ${await answer
-          .text()}`,
-      );
-    }
-    return answer.status === 204 ? undefined : await answer.json();
-  };
   const put = async (key: string, bytes: Uint8Array) => {
     await oss.put(
       key,
@@ -198,36 +101,17 @@ export async function startOssServer(bucket = "replicas"): Promise<OssServer> {
     if (stopped) return;
     stopped = true;
     agent.destroy();
-    proxy.kill();
-    await proxy.status;
-    await proxyOut;
-    child.kill();
-    await child.status;
-    await stderr.catch(() => {});
-    await Deno.remove(dir, { recursive: true });
+    await proxy.stop();
+    await s3rver.stop();
   };
   return {
     endpoint,
     bucket,
     url: (path, name = bucket) => `oss://${name}/${path}?endpoint=${endpoint}`,
-    async upload(local, prefix) {
-      let n = 0;
-      const walk = async (d: string) => {
-        for await (const entry of Deno.readDir(d)) {
-          const path = join(d, entry.name);
-          if (entry.isDirectory) await walk(path);
-          else if (entry.isFile) {
-            await put(
-              `${prefix}/${relative(local, path)}`,
-              await Deno.readFile(path),
-            );
-            n++;
-          }
-        }
-      };
-      await walk(local);
-      return n;
-    },
+    upload: (local, prefix) =>
+      forEachFile(local, async (file) => {
+        await put(`${prefix}/${file.relative}`, await Deno.readFile(file.path));
+      }),
     put,
     requests: async () => (await control("log")) as OssLoggedRequest[],
     resetLog: async () => {

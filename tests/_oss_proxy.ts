@@ -40,13 +40,17 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  createServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
+  answerLength,
+  FaultInjector,
+  type Faults,
+  forwardUpstream,
+  KeyLocks,
+  readBody,
+  serveOnFreePort,
+} from "./_proxy_util.ts";
 
 /** One request as the proxy saw it. */
 export interface OssLoggedRequest {
@@ -64,13 +68,13 @@ export interface OssLoggedRequest {
   code?: string;
 }
 
-/** Faults to inject, from the `POST /__faults` on. */
-export interface OssFaults {
-  /** A server that is down: close every connection without an answer. */
-  down?: boolean;
-  /** Answer HTTP 500 `InternalError` to every Nth GET (LISTs included). */
-  errorEvery?: number;
-}
+/**
+ * Faults to inject, from the `POST /__faults` on: `down`, a server that
+ * closes every connection without an answer, and `errorEvery`, HTTP 500
+ * `InternalError` to every Nth GET (LISTs included). They are counted as
+ * the S3 proxy counts them (tests/_proxy_util.ts).
+ */
+export type OssFaults = Pick<Faults, "down" | "errorEvery">;
 
 /**
  * Query parameters OSS signs as sub-resources, in the CanonicalizedResource
@@ -250,33 +254,6 @@ function checkAuth(
   return undefined;
 }
 
-function readBody(
-  request: IncomingMessage,
-): Promise<Uint8Array<ArrayBuffer>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    request.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-    request.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    request.on("error", reject);
-  });
-}
-
-/** Serialises create-only PUTs of one key, so that their checks do not race. */
-const keyLocks = new Map<string, Promise<void>>();
-
-async function lockKey(key: string): Promise<() => void> {
-  const before = keyLocks.get(key) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((r) => release = r);
-  const chained = before.then(() => mine);
-  keyLocks.set(key, chained);
-  await before;
-  return () => {
-    release();
-    if (keyLocks.get(key) === chained) keyLocks.delete(key);
-  };
-}
-
 /** Request headers not forwarded to s3rver. */
 const DROPPED = new Set([
   "authorization",
@@ -298,9 +275,8 @@ const HOP_BY_HOP = new Set([
 
 function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
   let log: OssLoggedRequest[] = [];
-  let faults: OssFaults = {};
-  let gets = 0;
-  let injected = { errors: 0, drops: 0 };
+  const faults = new FaultInjector();
+  const locks = new KeyLocks();
 
   async function control(
     path: string,
@@ -313,13 +289,15 @@ function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
       return { status: 204 };
     }
     if (path === "/__faults" && request.method === "POST") {
-      faults = JSON.parse(body) as OssFaults;
-      gets = 0;
-      injected = { errors: 0, drops: 0 };
+      faults.set(JSON.parse(body) as OssFaults);
       return { status: 204 };
     }
     if (path === "/__faults") {
-      return { status: 200, body: JSON.stringify({ faults, injected }) };
+      const { injected } = faults;
+      return {
+        status: 200,
+        body: JSON.stringify({ faults: faults.faults, injected }),
+      };
     }
     return { status: 404, body: JSON.stringify({ error: "no such control" }) };
   }
@@ -349,9 +327,10 @@ function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
       status: 0,
     };
     log.push(entry);
+    const fault = faults.faultFor(kind, url.pathname, range);
     const body = await readBody(request);
-    if (faults.down) {
-      injected.drops++;
+    if (fault === "drop") {
+      faults.injected.drops++;
       request.socket.destroy();
       return;
     }
@@ -364,20 +343,14 @@ function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
       });
       response.end(method === "HEAD" ? undefined : xml);
     };
-    if (kind === "GET" || kind === "LIST") {
-      gets++;
-      if (
-        faults.errorEvery !== undefined && faults.errorEvery > 0 &&
-        gets % faults.errorEvery === 0
-      ) {
-        injected.errors++;
-        answer(
-          500,
-          "InternalError",
-          errorXml("InternalError", "We encountered an internal error."),
-        );
-        return;
-      }
+    if (fault === "error") {
+      faults.injected.errors++;
+      answer(
+        500,
+        "InternalError",
+        errorXml("InternalError", "We encountered an internal error."),
+      );
+      return;
     }
     const headers: Record<string, string | undefined> = {};
     for (const [name, value] of Object.entries(request.headers)) {
@@ -405,36 +378,16 @@ function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
         forward.set(name, value);
       }
     }
-    const createOnly = method === "PUT" &&
-      headers["x-oss-forbid-overwrite"]?.toLowerCase() === "true";
-    const release = createOnly ? await lockKey(url.pathname) : () => {};
-    let upstreamAnswer: Response;
-    let payload: Uint8Array;
+    let forwarded: Awaited<ReturnType<typeof forwardUpstream>>;
     try {
-      if (createOnly) {
-        const head = await fetch(`${upstream}${url.pathname}`, {
-          method: "HEAD",
-        });
-        await head.body?.cancel();
-        if (head.status === 200) {
-          answer(
-            409,
-            "FileAlreadyExists",
-            errorXml(
-              "FileAlreadyExists",
-              "The object you specified already exists and can not be overwritten.",
-            ),
-          );
-          return;
-        }
-      }
-      upstreamAnswer = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      forwarded = await forwardUpstream(upstream, {
+        url,
         method,
         headers: forward,
-        body: method === "GET" || method === "HEAD" ? undefined : body,
-        redirect: "manual",
-      });
-      payload = new Uint8Array(await upstreamAnswer.arrayBuffer());
+        body,
+        createOnly: method === "PUT" &&
+          headers["x-oss-forbid-overwrite"]?.toLowerCase() === "true",
+      }, locks);
     } catch (error) {
       answer(
         502,
@@ -442,9 +395,19 @@ function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
         errorXml("InternalError", `The proxy could not reach s3rver: ${error}`),
       );
       return;
-    } finally {
-      release();
     }
+    if (forwarded === "exists") {
+      answer(
+        409,
+        "FileAlreadyExists",
+        errorXml(
+          "FileAlreadyExists",
+          "The object you specified already exists and can not be overwritten.",
+        ),
+      );
+      return;
+    }
+    const { answer: upstreamAnswer, payload } = forwarded;
     const out: Record<string, string> = {};
     upstreamAnswer.headers.forEach((value, name) => {
       if (HOP_BY_HOP.has(name)) return;
@@ -456,28 +419,13 @@ function main(upstream: string, secrets: ReadonlyMap<string, string>): void {
         out[name] = value;
       }
     });
-    out["content-length"] = method === "HEAD"
-      ? upstreamAnswer.headers.get("content-length") ?? "0"
-      : String(payload.length);
+    out["content-length"] = answerLength(method, upstreamAnswer, payload);
     entry.status = upstreamAnswer.status;
     response.writeHead(upstreamAnswer.status, out);
     response.end(method === "HEAD" ? undefined : payload);
   }
 
-  const server = createServer((request, response) => {
-    serve(request, response).catch((error) => {
-      if (response.headersSent) {
-        request.socket.destroy();
-      } else {
-        response.writeHead(400, { "content-type": "text/plain" });
-        response.end(`The OSS proxy failed: ${error}`);
-      }
-    });
-  });
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address();
-    console.log(typeof address === "object" && address ? address.port : 0);
-  });
+  serveOnFreePort(serve, "The OSS proxy");
 }
 
 if (import.meta.main) {

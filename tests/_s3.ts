@@ -18,9 +18,9 @@
  * @module
  */
 
-import { join, relative } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { toolsDir } from "../tasks/setup_test_env.ts";
+import { forEachFile } from "./_files.ts";
+import { startS3rverBehindProxy } from "./_s3rver.ts";
 import type { Faults, LoggedRequest } from "./_s3_proxy.ts";
 
 export type { Faults, LoggedRequest };
@@ -122,29 +122,6 @@ export function sequentialWaves(
   return longest;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(`s3rver did not listen on ${port}`, { cause: error });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 /**
  * Starts s3rver with one bucket and a counting proxy in front of it.
  *
@@ -152,100 +129,32 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * @returns The running server; dispose of it (or `stop()`) to end it.
  */
 export async function startS3Server(bucket = "replicas"): Promise<S3Server> {
-  const dir = await Deno.makeTempDir({ prefix: "lsvfs-s3rver-" });
-  const port = freePort();
-  const bin = join(
-    toolsDir(),
-    "npm",
-    "node_modules",
-    "s3rver",
-    "bin",
-    "s3rver.js",
-  );
-  const child = new Deno.Command("node", {
-    args: [
-      bin,
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-s",
-      "-d",
-      dir,
-      "--configure-bucket",
-      bucket,
-      "--allow-mismatched-signatures",
-    ],
-    env: { NODE_OPTIONS: "--openssl-legacy-provider" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeTo(new WritableStream());
-  try {
-    await waitForPort(port, 10_000);
-  } catch (error) {
-    child.kill();
-    await child.status;
-    throw error;
-  }
-  const upstream = `http://127.0.0.1:${port}`;
-  const proxy = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      new URL("./_s3_proxy.ts", import.meta.url).pathname,
-      upstream,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = proxy.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let first = "";
-  while (!first.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The S3 counting proxy did not start");
-    first += value;
-  }
-  const proxyOut = (async () => {
-    while (!(await reader.read()).done);
-  })();
-  const endpoint = `http://127.0.0.1:${Number(first.trim())}`;
+  const { s3rver, proxy } = await startS3rverBehindProxy(bucket, {
+    prefix: "lsvfs-s3rver-",
+    allowMismatchedSignatures: true,
+  }, {
+    script: new URL("./_s3_proxy.ts", import.meta.url),
+    what: "The S3 counting proxy",
+  });
+  const { endpoint, control } = proxy;
   const s3 = new S3Client({
-    endpoint: upstream,
+    endpoint: s3rver.endpoint,
     forcePathStyle: true,
     region: "us-east-1",
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
   });
-  const control = async (path: string, body?: unknown) => {
-    const answer = await fetch(`${endpoint}/__${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!answer.ok) {
-      throw new Error(
-        `The S3 proxy refused "/__${path}": HTTP ${answer.status} ${await answer
-          .text()}`,
-      );
-    }
-    return answer.status === 204 ? undefined : await answer.json();
-  };
   const counts = async () =>
-    new Map<string, number>(Object.entries(await control("counts")));
+    new Map<string, number>(
+      Object.entries(await control("counts") as Record<string, number>),
+    );
   const requests = async () => (await control("log")) as LoggedRequest[];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     s3.destroy();
-    proxy.kill();
-    await proxy.status;
-    await proxyOut;
-    child.kill();
-    await child.status;
-    await stderr.catch(() => {});
-    await Deno.remove(dir, { recursive: true });
+    await proxy.stop();
+    await s3rver.stop();
   };
   return {
     endpoint,
@@ -277,27 +186,16 @@ export async function startS3Server(bucket = "replicas"): Promise<S3Server> {
       };
       return state.injected;
     },
-    async upload(local, prefix) {
-      let n = 0;
-      const walk = async (d: string) => {
-        for await (const entry of Deno.readDir(d)) {
-          const path = join(d, entry.name);
-          if (entry.isDirectory) await walk(path);
-          else if (entry.isFile) {
-            await s3.send(
-              new PutObjectCommand({
-                Bucket: bucket,
-                Key: `${prefix}/${relative(local, path)}`,
-                Body: await Deno.readFile(path),
-              }),
-            );
-            n++;
-          }
-        }
-      };
-      await walk(local);
-      return n;
-    },
+    upload: (local, prefix) =>
+      forEachFile(local, async (file) => {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `${prefix}/${file.relative}`,
+            Body: await Deno.readFile(file.path),
+          }),
+        );
+      }),
     stop,
     [Symbol.asyncDispose]: stop,
   };

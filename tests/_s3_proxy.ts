@@ -29,12 +29,18 @@
  * @module
  */
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  createServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
-import { random as seededRandom } from "../src/ltx/_test_util.ts";
+  answerLength,
+  FaultInjector,
+  type Faults,
+  forwardUpstream,
+  KeyLocks,
+  readBody,
+  serveOnFreePort,
+} from "./_proxy_util.ts";
+
+export type { Faults };
 
 /** One request as the log records it; times are this process's `performance.now()`. */
 export interface LoggedRequest {
@@ -54,86 +60,11 @@ export interface LoggedRequest {
   fault?: "error" | "drop" | "cut";
 }
 
-/**
- * Faults to inject. Counters ("every Nth") count the GETs faults apply to
- * (LISTs included, unless `ltxRangesOnly`), from the `POST /__faults` on.
- */
-export interface Faults {
-  /** Answer HTTP 500 (an S3 `InternalError` body) to every Nth GET; 1 for all. */
-  errorEvery?: number;
-  /** Answer HTTP 500 to this fraction of GETs, drawn from a PRNG seeded with `seed`. */
-  errorRate?: number;
-  /** Seed of the PRNG for `errorRate`; default 1. */
-  seed?: number;
-  /** Close the connection without an answer for every Mth GET. */
-  dropEvery?: number;
-  /** Answer every Kth GET's head and half its body, then close the connection. */
-  cutEvery?: number;
-  /** Added before forwarding every request, GET or not, in ms; default 0. */
-  latencyMs?: number;
-  /** Inject errors, drops and cuts only into range GETs of `.ltx` objects. */
-  ltxRangesOnly?: boolean;
-  /** Answer HTTP 500 to every Nth PUT (uploads); 1 for all. */
-  putErrorEvery?: number;
-  /** A server that is down: close every connection, any method, without an answer. */
-  down?: boolean;
-}
-
 const upstream = Deno.args[0];
 const counts: Record<string, number> = {};
 let log: LoggedRequest[] = [];
-let faults: Faults = {};
-let faultable = 0;
-let injected = { errors: 0, drops: 0, cuts: 0 };
-let nextRandom = seededRandom(1);
-
-function every(n: number | undefined, count: number): boolean {
-  return n !== undefined && n > 0 && count % n === 0;
-}
-
-/** PUTs since the faults were set, for `putErrorEvery`. */
-let puts = 0;
-
-/** The fault for a request, if one is due; advances the counters. */
-function faultFor(kind: string, path: string, range: string | undefined) {
-  if (faults.down) return "drop";
-  if (kind === "PUT") {
-    puts++;
-    return every(faults.putErrorEvery, puts) ? "error" : undefined;
-  }
-  if (kind !== "GET" && kind !== "LIST") return undefined;
-  if (
-    faults.ltxRangesOnly &&
-    (kind !== "GET" || range === undefined || !path.endsWith(".ltx"))
-  ) return undefined;
-  faultable++;
-  if (every(faults.dropEvery, faultable)) return "drop";
-  if (every(faults.cutEvery, faultable)) return "cut";
-  if (every(faults.errorEvery, faultable)) return "error";
-  if (faults.errorRate !== undefined && nextRandom() < faults.errorRate) {
-    return "error";
-  }
-  return undefined;
-}
-
-function readBody(
-  request: IncomingMessage,
-): Promise<Uint8Array<ArrayBuffer>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    request.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-    request.on("end", () => {
-      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        all.set(c, at);
-        at += c.length;
-      }
-      resolve(all);
-    });
-    request.on("error", reject);
-  });
-}
+const faults = new FaultInjector();
+const locks = new KeyLocks();
 
 function json(value: unknown): { status: number; body: string } {
   return { status: 200, body: JSON.stringify(value) };
@@ -152,36 +83,17 @@ async function control(
   }
   if (path === "/__faults" && request.method === "POST") {
     const text = new TextDecoder().decode(await readBody(request));
-    faults = JSON.parse(text) as Faults;
-    faultable = 0;
-    puts = 0;
-    injected = { errors: 0, drops: 0, cuts: 0 };
-    nextRandom = seededRandom(faults.seed ?? 1);
-    return json(faults);
+    faults.set(JSON.parse(text) as Faults);
+    return json(faults.faults);
   }
-  if (path === "/__faults") return json({ faults, injected });
+  if (path === "/__faults") {
+    return json({ faults: faults.faults, injected: faults.injected });
+  }
   if (path === "/__faults/clear") {
-    faults = {};
+    faults.faults = {};
     return { status: 204, body: "" };
   }
   return { status: 404, body: `No control endpoint "${path}"` };
-}
-
-/** The PUTs under way with If-None-Match, by path: each waits for the one before. */
-const keyLocks = new Map<string, Promise<void>>();
-
-/** Waits for the earlier conditional PUTs of a key; returns the release. */
-async function lockKey(key: string): Promise<() => void> {
-  const before = keyLocks.get(key) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => release = resolve);
-  const chained = before.then(() => mine);
-  keyLocks.set(key, chained);
-  await before;
-  return () => {
-    release();
-    if (keyLocks.get(key) === chained) keyLocks.delete(key);
-  };
 }
 
 const HOP_BY_HOP = new Set([
@@ -223,12 +135,12 @@ async function serve(
     status: 0,
   };
   log.push(entry);
-  const fault = faultFor(kind, url.pathname, range);
+  const fault = faults.faultFor(kind, url.pathname, range);
   if (fault !== undefined) entry.fault = fault;
   const body = await readBody(request);
-  if (faults.latencyMs) {
-    await new Promise((r) => setTimeout(r, faults.latencyMs));
-  }
+  const { latencyMs } = faults.faults;
+  if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
+  const { injected } = faults;
   if (fault === "drop") {
     injected.drops++;
     entry.end = performance.now();
@@ -264,36 +176,15 @@ async function serve(
   }
   // s3rver ignores If-None-Match on PUT: answer it here, one PUT of a key
   // at a time, so that of two racing writers exactly one wins.
-  const createOnly = method === "PUT" &&
-    request.headers["if-none-match"] === "*";
-  const release = createOnly ? await lockKey(url.pathname) : () => {};
-  let answer: Response;
-  let payload: Uint8Array;
+  let forwarded: Awaited<ReturnType<typeof forwardUpstream>>;
   try {
-    if (createOnly) {
-      // Plain: the PUT's own If-None-Match would make it a 304.
-      const head = await fetch(`${upstream}${url.pathname}`, {
-        method: "HEAD",
-      });
-      await head.body?.cancel();
-      if (head.status === 200) {
-        entry.status = 412;
-        response.writeHead(412, { "content-type": "application/xml" });
-        response.end(
-          `<?xml version="1.0" encoding="UTF-8"?>
-<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>`,
-          () => entry.end = performance.now(),
-        );
-        return;
-      }
-    }
-    answer = await fetch(`${upstream}${url.pathname}${url.search}`, {
+    forwarded = await forwardUpstream(upstream, {
+      url,
       method,
       headers,
-      body: method === "GET" || method === "HEAD" ? undefined : body,
-      redirect: "manual",
-    });
-    payload = new Uint8Array(await answer.arrayBuffer());
+      body,
+      createOnly: method === "PUT" && request.headers["if-none-match"] === "*",
+    }, locks);
   } catch (error) {
     entry.status = 502;
     response.writeHead(502, { "content-type": "text/plain" });
@@ -301,16 +192,23 @@ async function serve(
       entry.end = performance.now();
     });
     return;
-  } finally {
-    release();
   }
+  if (forwarded === "exists") {
+    entry.status = 412;
+    response.writeHead(412, { "content-type": "application/xml" });
+    response.end(
+      `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>`,
+      () => entry.end = performance.now(),
+    );
+    return;
+  }
+  const { answer, payload } = forwarded;
   const out: Record<string, string> = {};
   answer.headers.forEach((value, name) => {
     if (!HOP_BY_HOP.has(name)) out[name] = value;
   });
-  out["content-length"] = method === "HEAD"
-    ? answer.headers.get("content-length") ?? "0"
-    : String(payload.length);
+  out["content-length"] = answerLength(method, answer, payload);
   entry.status = answer.status;
   response.writeHead(answer.status, out);
   if (fault === "cut") {
@@ -326,20 +224,4 @@ async function serve(
   });
 }
 
-const server = createServer((request, response) => {
-  serve(request, response).catch((error) => {
-    // A bad control request or a client gone mid-request: answer if still
-    // possible, and never let one request end the proxy.
-    if (response.headersSent) {
-      request.socket.destroy();
-    } else {
-      response.writeHead(400, { "content-type": "text/plain" });
-      response.end(`The S3 proxy failed: ${error}`);
-    }
-  });
-});
-
-server.listen(0, "127.0.0.1", () => {
-  const address = server.address();
-  console.log(typeof address === "object" && address ? address.port : 0);
-});
+serveOnFreePort(serve, "The S3 proxy");

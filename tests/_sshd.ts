@@ -23,8 +23,10 @@
  */
 
 import { Buffer } from "node:buffer";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import ssh2 from "ssh2";
+import { forEachFile } from "./_files.ts";
+import { freePort } from "./_servers.ts";
 
 /** OpenSSH's server (Debian `openssh-server`). */
 export const SSHD_PATH = "/usr/sbin/sshd";
@@ -78,13 +80,6 @@ export interface SshServer extends AsyncDisposable {
   start(): Promise<void>;
   /** {@linkcode SshServer.stop}, then {@linkcode SshServer.start}. */
   restart(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function run(cmd: string, args: string[]): Promise<string> {
@@ -385,28 +380,18 @@ export async function uploadOverSftp(
       made.add(path);
     }
   };
-  let n = 0;
-  const walk = async (d: string) => {
-    for await (const entry of Deno.readDir(d)) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory) await walk(path);
-      else if (entry.isFile) {
-        const target = `${remote}/${relative(local, path)}`;
-        await mkdirs(target.slice(0, target.lastIndexOf("/")));
-        const error = await call((cb) =>
-          sftp.writeFile(target, Buffer.from(Deno.readFileSync(path)), cb)
-        );
-        if (error) throw error;
-        n++;
-      }
-    }
-  };
   try {
-    await walk(local);
+    return await forEachFile(local, async (file) => {
+      const target = `${remote}/${file.relative}`;
+      await mkdirs(target.slice(0, target.lastIndexOf("/")));
+      const error = await call((cb) =>
+        sftp.writeFile(target, Buffer.from(Deno.readFileSync(file.path)), cb)
+      );
+      if (error) throw error;
+    });
   } finally {
     sftp.end();
     client.end();
     await closed;
   }
-  return n;
 }

@@ -18,9 +18,11 @@
 
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { createClient } from "webdav";
 import type { BackendHarness } from "./_backend_suite.ts";
+import { forEachFile } from "./_files.ts";
+import { freePort, stopProcess, waitForPort } from "./_servers.ts";
 
 /** Apache's binary (Debian `apache2`). */
 export const APACHE_BIN = "/usr/sbin/apache2";
@@ -65,37 +67,6 @@ export interface ApacheServer extends AsyncDisposable {
   stop(): Promise<void>;
   /** Starts Apache again on the same port. */
   start(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function waitForPort(
-  port: number,
-  timeoutMs: number,
-  what: string,
-  log?: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${what} did not listen on ${port}${log ? `: ${log()}` : ""}`,
-          { cause: error },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 /** www-data's uid and gid, when running as root. */
@@ -227,10 +198,9 @@ export async function startApache(): Promise<ApacheServer> {
     }).spawn();
     child = proc;
     try {
-      await waitForPort(port, 10_000, "Apache", errorLog);
+      await waitForPort(port, "Apache", { log: errorLog });
     } catch (error) {
-      proc.kill();
-      await proc.status;
+      await stopProcess(proc);
       child = undefined;
       throw error;
     }
@@ -239,8 +209,7 @@ export async function startApache(): Promise<ApacheServer> {
     if (child === undefined) return;
     const proc = child;
     child = undefined;
-    proc.kill("SIGTERM");
-    await proc.status;
+    await stopProcess(proc);
   };
   try {
     await start();
@@ -273,26 +242,20 @@ export async function startApache(): Promise<ApacheServer> {
         username: WEBDAV_USER,
         password: WEBDAV_PASSWORD,
       });
-      let n = 0;
-      const walk = async (d: string) => {
-        const rel = relative(local, d);
-        await dav.createDirectory(`/${path}${rel ? `/${rel}` : ""}`, {
-          recursive: true,
-        });
-        for await (const entry of Deno.readDir(d)) {
-          const file = join(d, entry.name);
-          if (entry.isDirectory) await walk(file);
-          else if (entry.isFile) {
-            await dav.putFileContents(
-              `/${path}/${relative(local, file)}`,
-              Buffer.from(await Deno.readFile(file)),
-            );
-            n++;
-          }
-        }
-      };
-      await walk(local);
-      return n;
+      return await forEachFile(
+        local,
+        async (file) => {
+          await dav.putFileContents(
+            `/${path}/${file.relative}`,
+            Buffer.from(await Deno.readFile(file.path)),
+          );
+        },
+        async (rel) => {
+          await dav.createDirectory(`/${path}${rel ? `/${rel}` : ""}`, {
+            recursive: true,
+          });
+        },
+      );
     },
     stop,
     start,
@@ -341,12 +304,11 @@ export async function startRclone(dir: string): Promise<RcloneServer> {
     stderr: "null",
   }).spawn();
   const stop = async () => {
-    child.kill("SIGTERM");
-    await child.status;
+    await stopProcess(child);
     await Deno.remove(config);
   };
   try {
-    await waitForPort(port, 10_000, "rclone serve webdav");
+    await waitForPort(port, "rclone serve webdav");
   } catch (error) {
     await stop();
     throw error;

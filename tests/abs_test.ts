@@ -18,39 +18,25 @@ import {
   AbsReplicaClient,
 } from "../src/storage/abs_client.ts";
 import {
-  FileExistsError,
   type LtxFileInfo,
   StorageError,
   WorkerReplicaClient,
 } from "../src/storage/mod.ts";
-import { backendSuite } from "./_backend_suite.ts";
+import {
+  assertGivesUp,
+  assertOneWriterWins,
+  backendSuite,
+} from "./_backend_suite.ts";
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from "./_azurite.ts";
+import { withEnv } from "./_env.ts";
+import { tempDir as makeTempDir } from "./_files.ts";
 import { listLtxFiles, makeLitestreamReplica } from "./_litestream.ts";
+import { startDeadServer } from "./_servers.ts";
+import { openAndQueryScript, runScript } from "./_subprocess.ts";
 
 const KEY_ENV = { LITESTREAM_AZURE_ACCOUNT_KEY: AZURITE_KEY };
 
-/**
- * Sets (or, for undefined, unsets) variables of this process, which the
- * storage worker reads; the returned function puts them back.
- */
-function withEnv(env: Record<string, string | undefined>): () => void {
-  const before = Object.keys(env).map((name) => [name, Deno.env.get(name)]);
-  const apply = (pairs: [string, string | undefined][]) => {
-    for (const [name, value] of pairs) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
-  };
-  apply(Object.entries(env));
-  return () => apply(before as [string, string | undefined][]);
-}
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-abs-test-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
+const tempDir = () => makeTempDir("lsvfs-abs-test-");
 
 const SCHEMA = [
   "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
@@ -147,39 +133,11 @@ Deno.test("AbsReplicaClient.readRange() reads exact ranges of a blob", async () 
 
 Deno.test("AbsReplicaClient.createFile(): of two writers racing for one name, exactly one wins", async () => {
   await using server = await startAzurite();
-  const writers = [0, 1].map(() =>
-    new AbsReplicaClient(server.url("race"), { env: KEY_ENV })
-  );
-  for (let round = 1; round <= 5; round++) {
-    const file = { level: 0, minTxid: BigInt(round), maxTxid: BigInt(round) };
-    const bytes = writers.map((_, i) =>
-      new Uint8Array(1000).fill(round * 2 + i)
-    );
-    const outcomes = await Promise.allSettled(
-      writers.map((w, i) => w.createFile(file, bytes[i])),
-    );
-    const won = outcomes.findIndex((o) => o.status === "fulfilled");
-    assert.notEqual(won, -1, `round ${round}: nobody won`);
-    const lost = outcomes[1 - won];
-    assert.equal(lost.status, "rejected", `round ${round}: both won`);
-    const reason = (lost as PromiseRejectedResult).reason;
-    assert.ok(reason instanceof FileExistsError, String(reason));
-    assert.match(
-      reason.message,
-      /^Azure blob "race\/ltx\/0\/.*" in container "replicas" exists/,
-    );
-    const stored = await writers[1 - won].readRange(
-      info(0, BigInt(round), 1000),
-      0,
-      1000,
-    );
-    assert.deepEqual(stored, bytes[won], `round ${round}`);
-  }
-  // The same bytes again (a retried write whose first try landed) succeed.
-  const there = await writers[0].readRange(info(0, 1n, 1000), 0, 1000);
-  await writers[0].createFile({ level: 0, minTxid: 1n, maxTxid: 1n }, there);
-  const listed = await writers[0].listFiles(0);
-  assert.deepEqual(listed.map((f) => f.maxTxid), [1n, 2n, 3n, 4n, 5n]);
+  const writer = () =>
+    new AbsReplicaClient(server.url("race"), { env: KEY_ENV });
+  await assertOneWriterWins([writer(), writer()], {
+    exists: /^Azure blob "race\/ltx\/0\/.*" in container "replicas" exists/,
+  });
 });
 
 Deno.test("AbsReplicaClient.createFile() writes where Litestream does, with its timestamp metadata", async () => {
@@ -247,18 +205,15 @@ Deno.test("Azure: open() takes account, key and endpoint from AZURE_STORAGE_CONN
   const replica = `${dir}/replica`;
   await makeLitestreamReplica(replica, SCHEMA);
   await server.upload(replica, "db");
-  const before = Deno.env.get("AZURE_STORAGE_CONNECTION_STRING");
-  Deno.env.set(
-    "AZURE_STORAGE_CONNECTION_STRING",
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${server.endpoint};`,
-  );
+  const restore = withEnv({
+    AZURE_STORAGE_CONNECTION_STRING:
+      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${server.endpoint};`,
+  });
   try {
     using db = open(`abs://${server.container}/db`);
     assert.deepEqual(db.get("SELECT count(*) AS n FROM t"), { n: 500 });
   } finally {
-    if (before === undefined) {
-      Deno.env.delete("AZURE_STORAGE_CONNECTION_STRING");
-    } else Deno.env.set("AZURE_STORAGE_CONNECTION_STRING", before);
+    restore();
   }
 });
 
@@ -320,75 +275,44 @@ Deno.test("AbsReplicaClient: a server that goes away mid-read gives a retryable 
     const [file] = await client.listFiles(0);
     assert.equal((await client.readRange(file, 0, 4)).length, 4);
     await server.stop();
-    const started = performance.now();
-    await assert.rejects(client.readRange(file, 0, 100), (error: unknown) => {
-      assert.ok(error instanceof StorageError, String(error));
-      assert.equal(error.retryable, true, error.message);
-      assert.match(error.message, /^Azure read "db\/ltx\/0\/.*\.ltx"/);
-      assert.match(error.message, /gave up after \d+ attempts/);
-      assert.doesNotMatch(error.message, new RegExp(AZURITE_KEY));
-      return true;
+    await assertGivesUp(() => client.readRange(file, 0, 100), {
+      matches: [
+        /^Azure read "db\/ltx\/0\/.*\.ltx"/,
+        /gave up after \d+ attempts/,
+      ],
+      never: [new RegExp(AZURITE_KEY)],
+      withinMs: 2_000,
     });
-    const ms = performance.now() - started;
-    assert.ok(ms < 2_000, `took ${ms} ms`);
   } finally {
     await server.stop();
   }
 });
 
 Deno.test("AbsReplicaClient retries dropped connections, silent servers and stalled bodies within its bound", async () => {
+  // Headers and the first bytes of a 100-byte body, then nothing.
+  const stall =
+    'HTTP/1.1 206 Partial Content\r\nContent-Length: 100\r\nContent-Range: bytes 0-99/100\r\nETag: "0x1"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\nLTX1';
   for (const behaviour of ["drop", "silent", "stall"] as const) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const held: Deno.Conn[] = [];
-    let accepted = 0;
-    const serving = (async () => {
-      for await (const conn of listener) {
-        accepted++;
-        if (behaviour === "drop") conn.close();
-        else held.push(conn);
-        if (behaviour === "stall") {
-          // Headers and the first bytes of a 100-byte body, then nothing.
-          await conn.write(
-            new TextEncoder().encode(
-              'HTTP/1.1 206 Partial Content\r\nContent-Length: 100\r\nContent-Range: bytes 0-99/100\r\nETag: "0x1"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\nLTX1',
-            ),
-          ).catch(() => {});
-        }
-      }
-    })();
+    await using dead = behaviour === "stall"
+      ? startDeadServer("silent", stall)
+      : startDeadServer(behaviour);
     const client = new AbsReplicaClient(
-      `abs://${AZURITE_ACCOUNT}@c/db?endpoint=http://127.0.0.1:${listener.addr.port}/${AZURITE_ACCOUNT}`,
+      `abs://${AZURITE_ACCOUNT}@c/db?endpoint=http://127.0.0.1:${dead.port}/${AZURITE_ACCOUNT}`,
       { retryBudgetMs: 1_000, requestTimeoutMs: 200, env: KEY_ENV },
     );
     try {
-      const started = performance.now();
-      await assert.rejects(
-        client.readRange(info(0, 1n, 100), 0, 100),
-        (error: unknown) => {
-          assert.ok(error instanceof StorageError, String(error));
-          assert.equal(error.retryable, true, `${behaviour}: ${error.message}`);
-          assert.match(error.message, /^Azure read /);
-          if (behaviour !== "drop") {
-            assert.match(error.message, /no answer within 200 ms/);
-          }
-          assert.doesNotMatch(error.message, new RegExp(AZURITE_KEY));
-          return true;
-        },
-      );
-      const ms = performance.now() - started;
-      assert.ok(ms < 2_000, `${behaviour}: took ${ms} ms`);
-      assert.ok(accepted > 1, `${behaviour}: ${accepted} attempts`);
+      await assertGivesUp(() => client.readRange(info(0, 1n, 100), 0, 100), {
+        matches: [
+          /^Azure read /,
+          ...(behaviour === "drop" ? [] : [/no answer within 200 ms/]),
+        ],
+        never: [new RegExp(AZURITE_KEY)],
+        withinMs: 2_000,
+        what: behaviour,
+      });
+      assert.ok(dead.accepted > 1, `${behaviour}: ${dead.accepted} attempts`);
     } finally {
       client.close();
-      listener.close();
-      for (const conn of held) {
-        try {
-          conn.close();
-        } catch {
-          // Closed by the client.
-        }
-      }
-      await serving.catch(() => {});
     }
   }
 });
@@ -414,31 +338,13 @@ Deno.test("open() reads an abs:// replica under the permissions the README lists
   const replica = `${dir}/replica`;
   await makeLitestreamReplica(replica, SCHEMA);
   await server.upload(replica, "db");
-  const script = `
-    import { open } from "${new URL("../mod.ts", import.meta.url)}";
-    using db = open(${JSON.stringify(server.url("db"))});
-    console.log(JSON.stringify(db.get("SELECT count(*) AS n FROM t")));
-  `;
-  await Deno.writeTextFile(`${dir}/app.ts`, script);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      ...absPermissions(server.endpoint),
-      `${dir}/app.ts`,
-    ],
-    env: KEY_ENV,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
-    n: 500,
-  });
+  const row = await runScript(
+    dir,
+    openAndQueryScript(server.url("db"), "SELECT count(*) AS n FROM t"),
+    absPermissions(server.endpoint),
+    { env: KEY_ENV },
+  );
+  assert.deepEqual(row, { n: 500 });
 });
 
 backendSuite("Azure", async () => {

@@ -17,36 +17,21 @@
 import assert from "node:assert/strict";
 import { open, SqliteError } from "../mod.ts";
 import { GcsReplicaClient } from "../src/storage/gs_client.ts";
+import { StorageError } from "../src/storage/mod.ts";
 import {
-  FileExistsError,
-  StorageError,
-  WorkerReplicaClient,
-} from "../src/storage/mod.ts";
-import { backendSuite } from "./_backend_suite.ts";
+  assertGivesUp,
+  assertOneWriterWins,
+  assertWorkerCreateOnly,
+  backendSuite,
+} from "./_backend_suite.ts";
+import { withEnv } from "./_env.ts";
+import { tempDir as makeTempDir } from "./_files.ts";
 import { makeLitestreamReplica, writeWithLitestream } from "./_litestream.ts";
 import { type GcsServer, startGcsServer } from "./_gcs.ts";
+import { startDeadServer } from "./_servers.ts";
+import { openAndQueryScript, runScript } from "./_subprocess.ts";
 
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-gcs-test-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
-
-/** Sets variables until the returned function restores them. */
-function withEnv(env: Record<string, string | undefined>): () => void {
-  const before = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) Deno.env.delete(k);
-    else Deno.env.set(k, v);
-  }
-  return () => {
-    for (const [k, v] of before) {
-      if (v === undefined) Deno.env.delete(k);
-      else Deno.env.set(k, v);
-    }
-  };
-}
+const tempDir = () => makeTempDir("lsvfs-gcs-test-");
 
 /** The server's environment: its key file, and no emulator host. */
 function serverEnv(server: GcsServer): Record<string, string | undefined> {
@@ -117,52 +102,12 @@ Deno.test("GcsReplicaClient.createFile(): of two writers racing for one name, ex
   const restore = withEnv(serverEnv(server));
   try {
     const url = server.url("race");
-    const writers = [0, 1].map(() => new GcsReplicaClient(url));
-    for (let round = 1; round <= 5; round++) {
-      const file = { level: 0, minTxid: BigInt(round), maxTxid: BigInt(round) };
-      const bytes = writers.map((_, i) =>
-        new Uint8Array(1000).fill(round * 2 + i)
-      );
-      const outcomes = await Promise.allSettled(
-        writers.map((w, i) => w.createFile(file, bytes[i])),
-      );
-      const won = outcomes.findIndex((o) => o.status === "fulfilled");
-      assert.notEqual(won, -1, `round ${round}: nobody won`);
-      const lost = outcomes[1 - won];
-      assert.equal(lost.status, "rejected", `round ${round}: both won`);
-      const reason = (lost as PromiseRejectedResult).reason;
-      assert.ok(reason instanceof FileExistsError, String(reason));
-      assert.match(reason.message, /GCS object ".*" in bucket "replicas"/);
-      const stored = await writers[1 - won].readRange(
-        { ...file, size: 1000, createdAt: 0 },
-        0,
-        1000,
-      );
-      assert.deepEqual(stored, bytes[won], `round ${round}`);
-    }
-    // The same bytes again (a retried write whose first try landed) succeed.
-    const first = { level: 0, minTxid: 1n, maxTxid: 1n };
-    const there = await writers[0].readRange(
-      { ...first, size: 1000, createdAt: 0 },
-      0,
-      1000,
+    await assertOneWriterWins(
+      [new GcsReplicaClient(url), new GcsReplicaClient(url)],
+      { exists: /GCS object ".*" in bucket "replicas"/ },
     );
-    await writers[0].createFile(first, there);
-    const listed = await writers[1].listFiles(0);
-    assert.deepEqual(listed.map((f) => f.maxTxid), [1n, 2n, 3n, 4n, 5n]);
     // Through the storage worker, synchronously, as the engine writes.
-    const engine = new WorkerReplicaClient(url);
-    try {
-      const sixth = { level: 0, minTxid: 6n, maxTxid: 6n };
-      engine.createFileSync(sixth, new Uint8Array([6]));
-      assert.throws(
-        () => engine.createFileSync(sixth, new Uint8Array([7])),
-        FileExistsError,
-      );
-      assert.equal(engine.listAllSync().length, 6);
-    } finally {
-      engine.close();
-    }
+    assertWorkerCreateOnly(url);
   } finally {
     restore();
   }
@@ -191,17 +136,12 @@ Deno.test("GcsReplicaClient gives up on a server that goes away mid-read, retrya
           () => client.listFiles(0),
         ]
       ) {
-        const started = performance.now();
-        await assert.rejects(op(), (error: unknown) => {
-          assert.ok(error instanceof StorageError, String(error));
-          assert.equal(error.retryable, true, error.message);
-          assert.match(error.message, /^GCS (read|list) /);
-          assert.match(error.message, /gave up after \d+ attempts/);
-          assert.doesNotMatch(error.message, /PRIVATE KEY/);
-          return true;
+        await assertGivesUp(op, {
+          matches: [/^GCS (read|list) /, /gave up after \d+ attempts/],
+          never: [/PRIVATE KEY/],
+          withinMs: 2_000,
+          what: JSON.stringify(faults),
         });
-        const ms = performance.now() - started;
-        assert.ok(ms < 2_000, `${JSON.stringify(faults)}: took ${ms} ms`);
       }
       const counts = await server.counts();
       assert.ok(
@@ -219,19 +159,11 @@ Deno.test("GcsReplicaClient gives up on a server that goes away mid-read, retrya
 });
 
 Deno.test("GcsReplicaClient retries a server that never answers within its bound", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  let accepted = 0;
-  const serving = (async () => {
-    for await (const conn of listener) {
-      accepted++;
-      held.push(conn);
-    }
-  })();
+  await using silent = startDeadServer("silent");
   const client = new GcsReplicaClient("gs://b/db", {
     retryBudgetMs: 1_000,
     requestTimeoutMs: 200,
-    env: { STORAGE_EMULATOR_HOST: `127.0.0.1:${listener.addr.port}` },
+    env: { STORAGE_EMULATOR_HOST: `127.0.0.1:${silent.port}` },
   });
   try {
     const file = { level: 0, minTxid: 1n, maxTxid: 1n, size: 10, createdAt: 0 };
@@ -241,23 +173,13 @@ Deno.test("GcsReplicaClient retries a server that never answers within its bound
         () => client.readRange(file, 0, 10),
       ]
     ) {
-      accepted = 0;
-      const started = performance.now();
-      await assert.rejects(op(), (error: unknown) => {
-        assert.ok(error instanceof StorageError, String(error));
-        assert.equal(error.retryable, true, error.message);
-        assert.match(error.message, /^GCS /);
-        return true;
-      });
-      const ms = performance.now() - started;
-      assert.ok(ms < 2_500, `took ${ms} ms`);
-      assert.ok(accepted > 1, `${accepted} attempts`);
+      const before = silent.accepted;
+      await assertGivesUp(op, { matches: [/^GCS /], withinMs: 2_500 });
+      const attempts = silent.accepted - before;
+      assert.ok(attempts > 1, `${attempts} attempts`);
     }
   } finally {
     client.close();
-    listener.close();
-    for (const conn of held) conn.close();
-    await serving.catch(() => {});
   }
 });
 
@@ -334,30 +256,13 @@ Deno.test("open() reads a gs:// replica under the narrow permissions the README 
   await using server = await startGcsServer();
   await makeLitestreamReplica(`${dir}/replica`, SCHEMA.slice(0, 2));
   await server.upload(`${dir}/replica`, "db");
-  const script = `
-    import { open } from "${new URL("../mod.ts", import.meta.url)}";
-    using db = open(${JSON.stringify(server.url("db"))});
-    console.log(JSON.stringify(db.get("SELECT count(*) AS n FROM t")));
-  `;
-  await Deno.writeTextFile(`${dir}/app.ts`, script);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      ...gcsPermissions(server.endpoint),
-      `${dir}/app.ts`,
-    ],
-    env: { GOOGLE_APPLICATION_CREDENTIALS: server.credentialsFile },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
-    n: 500,
-  });
+  const row = await runScript(
+    dir,
+    openAndQueryScript(server.url("db"), "SELECT count(*) AS n FROM t"),
+    gcsPermissions(server.endpoint),
+    { env: { GOOGLE_APPLICATION_CREDENTIALS: server.credentialsFile } },
+  );
+  assert.deepEqual(row, { n: 500 });
 });
 
 Deno.test("open() reads a replica Litestream's extension wrote to GCS itself, over STORAGE_EMULATOR_HOST", async () => {

@@ -18,18 +18,21 @@ import {
   NatsReplicaClient,
 } from "../src/storage/nats_client.ts";
 import type { LtxFileInfo } from "../src/storage/mod.ts";
-import { backendSuite } from "./_backend_suite.ts";
+import {
+  assertGivesUp,
+  assertOneWriterWins,
+  backendSuite,
+} from "./_backend_suite.ts";
+import { withEnv } from "./_env.ts";
+import { tempDir as makeTempDir } from "./_files.ts";
 import { makeLitestreamReplica, writeWithLitestream } from "./_litestream.ts";
 import { natsEnv, natsHarness, startNatsServer } from "./_nats.ts";
+import { freePort } from "./_servers.ts";
+import { runScript } from "./_subprocess.ts";
 
 backendSuite("NATS", natsHarness);
 
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-nats-test-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
+const tempDir = () => makeTempDir("lsvfs-nats-test-");
 
 const SCHEMA = [
   "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
@@ -108,26 +111,13 @@ Deno.test("NatsReplicaClient needs only the permissions the README lists: the se
     console.log(JSON.stringify({ n: files.length, magic: new TextDecoder().decode(head) }));
     client.close();
   `;
-  await Deno.writeTextFile(`${dir}/app.ts`, script);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      `--allow-net=127.0.0.1:${server.port}`,
-      "--allow-env=NATS_*",
-      `${dir}/app.ts`,
-    ],
-    env: server.env,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
-    n: 2,
-    magic: "LTX1",
-  });
+  const result = await runScript(
+    dir,
+    script,
+    [`--allow-net=127.0.0.1:${server.port}`, "--allow-env=NATS_*"],
+    { env: { ...server.env } },
+  );
+  assert.deepEqual(result, { n: 2, magic: "LTX1" });
 });
 
 Deno.test("NatsReplicaClient downloads each LTX file once and serves its pages from memory, within its bound", async () => {
@@ -209,44 +199,25 @@ Deno.test("NatsReplicaClient.createFile(): of two racing writers exactly one win
     new NatsReplicaClient(server.url("race"), { env: server.env })
   );
   try {
-    for (let round = 1; round <= 5; round++) {
-      const file = { level: 0, minTxid: BigInt(round), maxTxid: BigInt(round) };
-      const bytes = writers.map((_, i) =>
-        new Uint8Array(300_000).fill(round * 2 + i)
-      );
-      const outcomes = await Promise.allSettled(
-        writers.map((w, i) => w.createFile(file, bytes[i])),
-      );
-      const won = outcomes.filter((o) => o.status === "fulfilled");
-      assert.equal(
-        won.length,
-        1,
-        `round ${round}: ${JSON.stringify(outcomes)}`,
-      );
-      const winner = outcomes.findIndex((o) => o.status === "fulfilled");
-      const lost = outcomes[1 - winner] as PromiseRejectedResult;
-      assert.ok(lost.reason instanceof FileExistsError, String(lost.reason));
-      assert.match(lost.reason.message, /NATS .*exists/);
+    await assertOneWriterWins([writers[0], writers[1]], {
+      size: 300_000,
+      exists: /NATS .*exists/,
       // What is stored is the winner's, whole: the loser's chunks are gone.
-      const stored = await (await server.store()).getBlob(
-        `race/ltx/0/${formatFileName(file.minTxid, file.maxTxid)}`,
-      );
-      assert.deepEqual(
-        new Uint8Array(stored!),
-        bytes[winner],
-        `round ${round}`,
-      );
-    }
-    const info = await (await server.store()).status();
-    assert.ok(info.size < 5 * 300_000 * 1.1, `bucket holds ${info.size} bytes`);
-    // The same bytes again (a retried write whose first try landed) pass.
+      stored: async (file) =>
+        new Uint8Array(
+          (await (await server.store()).getBlob(
+            `race/ltx/0/${formatFileName(file.minTxid, file.maxTxid)}`,
+          ))!,
+        ),
+      afterRaces: async () => {
+        const info = await (await server.store()).status();
+        assert.ok(
+          info.size < 5 * 300_000 * 1.1,
+          `bucket holds ${info.size} bytes`,
+        );
+      },
+    });
     const first = { level: 0, minTxid: 1n, maxTxid: 1n };
-    const there = await writers[0].readRange(
-      { ...first, size: 300_000, createdAt: 0 },
-      0,
-      300_000,
-    );
-    await writers[1].createFile(first, there);
     // After a delete, the tombstone's revision lets the name be written.
     const store = await server.store();
     const name = `race/ltx/0/${formatFileName(1n, 1n)}`;
@@ -506,12 +477,7 @@ Deno.test("NATS: a missing bucket is a clear, final error naming it", async () =
     client.close();
   }
   // Through open(): the engine's error says so too.
-  const restore = Object.entries(server.env).map(([k, v]) => {
-    const before = Deno.env.get(k);
-    Deno.env.set(k, v);
-    return () =>
-      before === undefined ? Deno.env.delete(k) : Deno.env.set(k, before);
-  });
+  const restore = withEnv(server.env);
   try {
     assert.throws(
       () => open(server.url("db", "no-such-bucket")),
@@ -525,14 +491,12 @@ Deno.test("NATS: a missing bucket is a clear, final error naming it", async () =
       },
     );
   } finally {
-    for (const r of restore) r();
+    restore();
   }
 });
 
 Deno.test("NATS: nothing listening is a retryable error within the retry budget", async () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   const client = new NatsReplicaClient(`nats://127.0.0.1:${port}/b/db`, {
     env: {},
     retryBudgetMs: 1_000,
@@ -582,16 +546,14 @@ Deno.test("NATS: a server that stops answering is retryable within the budget; r
     // Connected, the listing done: then the server freezes (SIGSTOP),
     // its socket open, answering nothing.
     server.pause();
-    const reading = client.readRange(second, second.size - 10, 10);
-    const started = performance.now();
-    await assert.rejects(reading, (error: unknown) => {
-      assert.ok(error instanceof StorageError, String(error));
-      assert.equal(error.retryable, true, error.message);
-      assert.match(error.message, /^NATS read .*no answer within \d+ ms/);
-      assert.doesNotMatch(error.message, new RegExp(server.env.NATS_PASSWORD));
-      return true;
-    });
-    assert.ok(performance.now() - started < 3_000);
+    await assertGivesUp(
+      () => client.readRange(second, second.size - 10, 10),
+      {
+        matches: [/^NATS read .*no answer within \d+ ms/],
+        never: [new RegExp(server.env.NATS_PASSWORD)],
+        withinMs: 3_000,
+      },
+    );
     server.resume();
     const bytes = await client.readRange(second, second.size - 10, 10);
     assert.equal(bytes.length, 10);

@@ -14,25 +14,29 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { decodeHeader, formatFileName } from "../src/ltx/mod.ts";
-import { FileExistsError } from "../src/storage/errors.ts";
 import { S3ReplicaClient } from "../src/storage/s3_client.ts";
 import {
   type LtxFileInfo,
   StorageError,
   WorkerReplicaClient,
 } from "../src/storage/mod.ts";
-import { backendSuite } from "./_backend_suite.ts";
+import {
+  assertGivesUp,
+  assertOneWriterWins,
+  assertWorkerCreateOnly,
+  backendSuite,
+} from "./_backend_suite.ts";
+import { withEnv } from "./_env.ts";
+import { tempDir as makeTempDir } from "./_files.ts";
 import { makeLitestreamReplica, writeWithLitestream } from "./_litestream.ts";
 import { S3RVER_ENV, startS3Server } from "./_s3.ts";
+import { freePort, startDeadServer } from "./_servers.ts";
+import { openAndQueryScript, runDeno, runScript } from "./_subprocess.ts";
+import { eventually } from "./_wait.ts";
 
 for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
 
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-s3-test-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
+const tempDir = () => makeTempDir("lsvfs-s3-test-");
 
 function rows(n: number): string {
   return `generate_series(1, ${n})`;
@@ -107,13 +111,11 @@ Deno.test("open() reads an s3:// replica like its file:// twin, and polls for ne
   // A new transaction, written by Litestream and uploaded, shows up.
   await makeLitestreamReplica(replica, ["INSERT INTO t (v) VALUES ('new')"]);
   await server.upload(replica, "db");
-  const deadline = Date.now() + 5_000;
-  while (
-    remote.get<{ n: number }>("SELECT count(*) AS n FROM t")!.n !== 3001
-  ) {
-    assert.ok(Date.now() < deadline, "the new transaction never appeared");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    "the new transaction appears",
+    () => remote.get<{ n: number }>("SELECT count(*) AS n FROM t")!.n === 3001,
+    5_000,
+  );
   assert.deepEqual(remote.get("SELECT v FROM t WHERE id = 3001"), {
     v: "new",
   });
@@ -121,26 +123,6 @@ Deno.test("open() reads an s3:// replica like its file:// twin, and polls for ne
     integrity_check: "ok",
   });
 });
-
-/**
- * Runs Deno (`run` or `eval` first in `args`) with the project's config and
- * s3rver's keys; fails the test unless it exits 0.
- *
- * @returns What it printed on standard output.
- */
-async function runDeno(args: string[], timeoutMs: number): Promise<string> {
-  const [command, ...rest] = args;
-  const config = new URL("../deno.json", import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [command, "--config", config, ...rest],
-    env: S3RVER_ENV,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
-}
 
 /** The permissions the README documents for an s3:// replica. */
 function s3Permissions(endpoint: string): string[] {
@@ -156,17 +138,13 @@ function s3Permissions(endpoint: string): string[] {
 Deno.test("open() reads an s3:// replica under the narrow permissions the README lists", async () => {
   await using r = await uploadedReplica();
   const { dir, server, url } = r;
-  const script = `
-    import { open } from "${new URL("../mod.ts", import.meta.url)}";
-    using db = open(${JSON.stringify(url)});
-    console.log(JSON.stringify(db.get("SELECT count(*) AS n FROM t")));
-  `;
-  await Deno.writeTextFile(`${dir}/app.ts`, script);
-  const stdout = await runDeno(
-    ["run", ...s3Permissions(server.endpoint), `${dir}/app.ts`],
-    60_000,
+  const row = await runScript(
+    dir,
+    openAndQueryScript(url, "SELECT count(*) AS n FROM t"),
+    s3Permissions(server.endpoint),
+    { env: S3RVER_ENV },
   );
-  assert.deepEqual(JSON.parse(stdout), { n: 3000 });
+  assert.deepEqual(row, { n: 3000 });
 });
 
 Deno.test("open() travels in time on an s3:// replica as on its file:// twin", async () => {
@@ -223,9 +201,7 @@ Deno.test("open() explains a missing bucket or an empty prefix on s3://", async 
 });
 
 Deno.test("open() fails within the retry bound when nothing listens at the endpoint", () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   const started = performance.now();
   assert.throws(
     () => open(s3Url(`http://127.0.0.1:${port}`, "b", "db")),
@@ -302,11 +278,11 @@ Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller",
     // New files show up within a poll interval or so.
     await makeLitestreamReplica(replica, ["INSERT INTO t (v) VALUES ('new')"]);
     await server.upload(replica, "db");
-    const deadline = Date.now() + 5_000;
-    while (client.pollSync(100).files.length !== 3) {
-      assert.ok(Date.now() < deadline, "the new file never showed up");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(
+      "the new file shows up",
+      () => client.pollSync(100).files.length === 3,
+      5_000,
+    );
     // (Re-uploading changes the objects' times, so compare names.)
     const names = (files: LtxFileInfo[]) =>
       files.map((f) => [f.level, f.minTxid, f.maxTxid]);
@@ -341,16 +317,16 @@ Deno.test("WorkerReplicaClient.pollSync() answers from the worker's own poller",
       );
     }
     s3.destroy();
-    const compacted = Date.now() + 5_000;
     const levels = () =>
       client.pollSync(100).files.map((f) =>
         `${f.level}:${f.minTxid}-${f.maxTxid}`
       )
         .join(" ");
-    while (levels() !== "1:1-3") {
-      assert.ok(Date.now() < compacted, "the compaction never showed up");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(
+      "the compaction shows up",
+      () => levels() === "1:1-3",
+      5_000,
+    );
   } finally {
     client.close();
   }
@@ -397,43 +373,30 @@ Deno.test("the storage worker never keeps the process alive, even with a client 
     console.log("opened");
   `;
   const started = performance.now();
-  const stdout = await runDeno(["eval", script], 20_000);
+  const stdout = await runDeno("eval", [script], {
+    env: S3RVER_ENV,
+    timeoutMs: 20_000,
+  });
   assert.equal(stdout.trim(), "opened");
   assert.ok(performance.now() - started < 10_000);
 });
 
 Deno.test("S3ReplicaClient retries dropped connections and silent servers within its bound", async () => {
   for (const behaviour of ["drop", "silent"] as const) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const held: Deno.Conn[] = [];
-    let accepted = 0;
-    const serving = (async () => {
-      for await (const conn of listener) {
-        accepted++;
-        if (behaviour === "drop") conn.close();
-        else held.push(conn);
-      }
-    })();
+    await using dead = startDeadServer(behaviour);
     const client = new S3ReplicaClient(
-      `s3://b/db?endpoint=http://127.0.0.1:${listener.addr.port}`,
+      `s3://b/db?endpoint=http://127.0.0.1:${dead.port}`,
       { retryBudgetMs: 1_000, requestTimeoutMs: 200, env: S3RVER_ENV },
     );
     try {
-      const started = performance.now();
-      await assert.rejects(client.listFiles(0), (error: unknown) => {
-        assert.ok(error instanceof StorageError, String(error));
-        assert.equal(error.retryable, true, error.message);
-        assert.doesNotMatch(error.message, /S3RVER/);
-        return true;
+      await assertGivesUp(() => client.listFiles(0), {
+        never: [/S3RVER/],
+        withinMs: 2_000,
+        what: behaviour,
       });
-      const ms = performance.now() - started;
-      assert.ok(ms < 2_000, `${behaviour}: took ${ms} ms`);
-      assert.ok(accepted > 1, `${behaviour}: ${accepted} attempts`);
+      assert.ok(dead.accepted > 1, `${behaviour}: ${dead.accepted} attempts`);
     } finally {
       client.close();
-      listener.close();
-      for (const conn of held) conn.close();
-      await serving.catch(() => {});
     }
   }
 });
@@ -468,63 +431,14 @@ Deno.test("open() reads a replica Litestream's extension wrote to S3 itself, in 
 Deno.test("S3ReplicaClient.createFile(): of two writers racing for one name, exactly one wins", async () => {
   await using server = await startS3Server();
   const url = s3Url(server.endpoint, server.bucket, "race");
-  const writers = [0, 1].map(() =>
-    new S3ReplicaClient(url, { env: S3RVER_ENV })
-  );
-  const name = { level: 0, minTxid: 1n, maxTxid: 1n };
-  for (let round = 0; round < 5; round++) {
-    const file = {
-      ...name,
-      minTxid: BigInt(round + 1),
-      maxTxid: BigInt(round + 1),
-    };
-    const bytes = writers.map((_, i) =>
-      new Uint8Array(1000).fill(round * 2 + i)
-    );
-    const outcomes = await Promise.allSettled(
-      writers.map((w, i) => w.createFile(file, bytes[i])),
-    );
-    const won = outcomes.findIndex((o) => o.status === "fulfilled");
-    assert.notEqual(won, -1, `round ${round}: nobody won`);
-    const lost = outcomes[1 - won];
-    assert.equal(lost.status, "rejected", `round ${round}: both won`);
-    assert.ok(
-      (lost as PromiseRejectedResult).reason instanceof FileExistsError,
-      String((lost as PromiseRejectedResult).reason),
-    );
-    // What is stored is the winner's, whole.
-    const stored = await writers[1 - won].readRange(
-      { ...file, size: 1000, createdAt: 0 },
-      0,
-      1000,
-    );
-    assert.deepEqual(stored, bytes[won], `round ${round}`);
-  }
-  // The same bytes again (a retried write whose first try landed) succeed.
-  const again = { ...name, minTxid: 1n, maxTxid: 1n };
-  const there = await writers[0].readRange(
-    { ...again, size: 1000, createdAt: 0 },
-    0,
-    1000,
-  );
-  await writers[0].createFile(again, there);
-  // And a reader sees the five files.
-  const listed = await writers[0].listFiles(0);
-  assert.deepEqual(listed.map((f) => f.maxTxid), [1n, 2n, 3n, 4n, 5n]);
-
+  const writer = () => new S3ReplicaClient(url, { env: S3RVER_ENV });
+  await assertOneWriterWins([writer(), writer()]);
   // Through the storage worker, synchronously, as the engine will write.
-  for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
-  const engine = new WorkerReplicaClient(url);
+  const restore = withEnv(S3RVER_ENV);
   try {
-    const sixth = { level: 0, minTxid: 6n, maxTxid: 6n };
-    engine.createFileSync(sixth, new Uint8Array([6]));
-    assert.throws(
-      () => engine.createFileSync(sixth, new Uint8Array([7])),
-      FileExistsError,
-    );
-    assert.equal(engine.listAllSync().length, 6);
+    assertWorkerCreateOnly(url);
   } finally {
-    engine.close();
+    restore();
   }
 });
 

@@ -20,6 +20,8 @@ import { makeHeader } from "../src/ltx/_test_util.ts";
 import { FileExistsError, StorageError } from "../src/storage/errors.ts";
 import { SftpReplicaClient } from "../src/storage/sftp_client.ts";
 import { type BackendHarness, backendSuite } from "./_backend_suite.ts";
+import { withEnv } from "./_env.ts";
+import { tempDir as makeTempDir } from "./_files.ts";
 import { makeLitestreamReplica, writeWithLitestream } from "./_litestream.ts";
 import { type SshServer, startSshServer, uploadOverSftp } from "./_sshd.ts";
 
@@ -54,26 +56,7 @@ function client(
   });
 }
 
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-sftp-test-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
-
-/** Sets variables for the duration of a test; the returned function restores them. */
-function withEnv(env: Readonly<Record<string, string>>): () => void {
-  const before = new Map(
-    Object.keys(env).map((name) => [name, Deno.env.get(name)]),
-  );
-  for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
-  return () => {
-    for (const [name, value] of before) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
-  };
-}
+const tempDir = () => makeTempDir("lsvfs-sftp-test-");
 
 /** A valid LTX file of `pages` random pages, for write tests. */
 function ltxFile(txid: bigint, timestamp: number, pages = 1): Uint8Array {

@@ -16,6 +16,7 @@ import {
   WebDavReplicaClient,
 } from "../src/storage/webdav_client.ts";
 import { backendSuite } from "./_backend_suite.ts";
+import { tempDir as makeTempDir } from "./_files.ts";
 import { makeLitestreamReplica } from "./_litestream.ts";
 import {
   startApache,
@@ -25,12 +26,7 @@ import {
   WEBDAV_USER,
 } from "./_webdav.ts";
 
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lsvfs-webdav-test-" });
-  return Object.assign(path, {
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  });
-}
+const tempDir = () => makeTempDir("lsvfs-webdav-test-");
 
 const SCHEMA = [
   "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
