@@ -31,15 +31,13 @@ import type {
   ContainerClient,
   ContainerListBlobFlatSegmentResponse,
 } from "@azure/storage-blob";
-import {
-  decodeHeader,
-  formatFileName,
-  ltxDir,
-  ltxPath,
-  parseFileName,
-} from "../ltx/mod.ts";
+import { decodeHeader, formatFileName, ltxDir, ltxPath } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
-import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
+import { parseReplicaUrl, underPrefix } from "./_options.ts";
+import { createOnly } from "./_create_only.ts";
+import { byMinTxid, ltxNameUnder } from "./_layouts.ts";
+import { retryLimits, retryWithin } from "./_retry.ts";
+import { ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
   LtxFileName,
@@ -60,12 +58,6 @@ export const ABS_VARIABLES: readonly string[] = [
 
 /** Blob metadata key Litestream stores an LTX file's timestamp under. */
 export const ABS_TIMESTAMP_METADATA = "litestreamtimestamp";
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_ABS_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of one HTTP request (with its body), in ms. */
-export const DEFAULT_ABS_REQUEST_TIMEOUT_MS = 5_000;
 
 /** How the client proves who it is to Azure. */
 export type AbsCredential =
@@ -131,15 +123,8 @@ export function parseAbsUrl(
   url: string,
   env: Record<string, string | undefined> = readVariables(ABS_VARIABLES),
 ): AbsSettings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ReplicaUrlError(`Invalid replica URL "${redactUrl(url)}"`, {
-      cause,
-    });
-  }
   const shown = redactUrl(url);
+  const parsed = parseReplicaUrl(url, shown);
   const container = decodeURIComponent(parsed.hostname);
   if (container === "") {
     throw new ReplicaUrlError(
@@ -333,9 +318,10 @@ export class AbsReplicaClient implements ReplicaClient {
   constructor(url: string, options: AbsClientOptions = {}) {
     this.url = redactUrl(url);
     this.settings = parseAbsUrl(url, options.env);
-    this.#retryBudgetMs = options.retryBudgetMs ?? DEFAULT_ABS_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = options.requestTimeoutMs ??
-      DEFAULT_ABS_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits(options));
     this.#listPageSize = options.listPageSize;
   }
 
@@ -375,7 +361,7 @@ export class AbsReplicaClient implements ReplicaClient {
   }
 
   #blobName(rest: string): string {
-    return this.settings.path === "" ? rest : `${this.settings.path}/${rest}`;
+    return underPrefix(this.settings.path, rest);
   }
 
   /**
@@ -412,9 +398,7 @@ export class AbsReplicaClient implements ReplicaClient {
         options,
       );
       for (const blob of page.segment.blobItems) {
-        const name = blob.name.slice(prefix.length);
-        if (name.includes("/")) continue;
-        const txids = parseFileName(name);
+        const txids = ltxNameUnder(prefix, blob.name);
         if (txids === undefined) continue;
         files.push({
           level,
@@ -425,9 +409,7 @@ export class AbsReplicaClient implements ReplicaClient {
       }
       token = page.continuationToken || undefined;
     } while (token);
-    return files.sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+    return files.sort(byMinTxid);
   }
 
   /**
@@ -458,38 +440,40 @@ export class AbsReplicaClient implements ReplicaClient {
     } catch {
       // Not an LTX file (tests write a few bytes): no timestamp to keep.
     }
-    try {
-      await this.#retry(
-        `write "${name}"`,
-        (container, signal) =>
-          container.getBlockBlobClient(name).upload(
-            bytes,
-            bytes.length,
-            {
-              conditions: { ifNoneMatch: "*" },
-              metadata,
-              blobHTTPHeaders: { blobContentType: "application/octet-stream" },
-              abortSignal: signal,
-            },
-          ),
-        options,
-      );
-    } catch (error) {
-      const cause = (error as StorageError).cause as
-        | { statusCode?: number; code?: string }
-        | undefined;
-      if (cause?.statusCode !== 409 && cause?.statusCode !== 412) throw error;
-      const info = { ...file, size: bytes.length, createdAt: 0 };
-      const there = await this.readRange(info, 0, bytes.length).catch(() =>
-        undefined
-      );
-      if (there === undefined || !there.every((b, i) => b === bytes[i])) {
-        throw new FileExistsError(
-          `Azure blob "${name}" in container "${this.settings.container}" exists: another writer made it first`,
-          { cause: error },
-        );
-      }
-    }
+    await createOnly(bytes, {
+      write: () =>
+        this.#retry(
+          `write "${name}"`,
+          (container, signal) =>
+            container.getBlockBlobClient(name).upload(
+              bytes,
+              bytes.length,
+              {
+                conditions: { ifNoneMatch: "*" },
+                metadata,
+                blobHTTPHeaders: {
+                  blobContentType: "application/octet-stream",
+                },
+                abortSignal: signal,
+              },
+            ),
+          options,
+        ),
+      isConflict: (error) => {
+        const status = ((error as StorageError).cause as
+          | { statusCode?: number }
+          | undefined)?.statusCode;
+        return status === 409 || status === 412;
+      },
+      readBack: () =>
+        this.readRange(
+          { ...file, size: bytes.length, createdAt: 0 },
+          0,
+          bytes.length,
+        ),
+      message:
+        `Azure blob "${name}" in container "${this.settings.container}" exists: another writer made it first`,
+    });
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */
@@ -526,7 +510,6 @@ export class AbsReplicaClient implements ReplicaClient {
     op: (container: ContainerClient, signal: AbortSignal) => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
     const classify = (error: unknown) =>
       classifyAbsError(error, {
         what,
@@ -543,36 +526,11 @@ export class AbsReplicaClient implements ReplicaClient {
     } catch (error) {
       throw classify(error);
     }
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(),
-        this.#requestTimeoutMs,
-      );
-      try {
-        return await op(container, controller.signal);
-      } catch (error) {
-        const classified = classify(error);
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (!classified.retryable || elapsed + delay >= budgetMs) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    return retryWithin((signal) => op(container, signal), {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      classify,
+    });
   }
 }
 

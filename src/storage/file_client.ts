@@ -9,6 +9,7 @@
  */
 
 import { ltxDir, ltxPath, parseFileName, SNAPSHOT_LEVEL } from "../ltx/mod.ts";
+import { byMinTxid } from "./_layouts.ts";
 import { FileExistsError, StorageError } from "./errors.ts";
 import type {
   Listing,
@@ -83,9 +84,7 @@ export class FileReplicaClient implements ReplicaClient, SyncReplicaClient {
       }
       files.push({ level, ...txids, ...stat });
     }
-    return files.sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+    return files.sort(byMinTxid);
   }
 
   /** {@inheritDoc SyncReplicaClient.readRangeSync} */

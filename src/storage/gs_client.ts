@@ -27,10 +27,13 @@ import {
   formatFileName,
   HEADER_SIZE,
   ltxDir,
-  parseFileName,
 } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
-import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
+import { parseReplicaUrl, underPrefix, urlPath } from "./_options.ts";
+import { createOnly } from "./_create_only.ts";
+import { byMinTxid, ltxNameUnder } from "./_layouts.ts";
+import { retryLimits, retryWithin } from "./_retry.ts";
+import { ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
   LtxFileName,
@@ -48,12 +51,6 @@ export const GCS_VARIABLES: readonly string[] = [
   "GOOGLE_APPLICATION_CREDENTIALS",
   "STORAGE_EMULATOR_HOST",
 ];
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of one HTTP request, in ms. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 /** Metadata key of an LTX file's timestamp, as Litestream writes it (RFC 3339). */
 export const GCS_TIMESTAMP_METADATA_KEY = "litestream-timestamp";
@@ -101,14 +98,7 @@ export function parseGcsUrl(
   url: string,
   env: Record<string, string | undefined> = readVariables(GCS_VARIABLES),
 ): GcsSettings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ReplicaUrlError(`Invalid replica URL "${redactUrl(url)}"`, {
-      cause,
-    });
-  }
+  const parsed = parseReplicaUrl(url);
   if (parsed.protocol !== "gs:") {
     throw new ReplicaUrlError(
       `Replica URL "${
@@ -126,7 +116,7 @@ export function parseGcsUrl(
   }
   const settings: GcsSettings = {
     bucket,
-    path: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, ""),
+    path: urlPath(parsed),
     authenticated: true,
   };
   const endpoint = parsed.searchParams.get("endpoint");
@@ -304,9 +294,10 @@ export class GcsReplicaClient implements ReplicaClient {
   constructor(url: string, options: GcsClientOptions = {}) {
     this.url = redactUrl(url);
     this.settings = parseGcsUrl(url, options.env);
-    this.#retryBudgetMs = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = options.requestTimeoutMs ??
-      DEFAULT_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits(options));
     this.#pageSize = options.pageSize;
     const s = this.settings;
     this.#storage = new Storage({
@@ -327,7 +318,7 @@ export class GcsReplicaClient implements ReplicaClient {
   }
 
   #key(rest: string): string {
-    return this.settings.path === "" ? rest : `${this.settings.path}/${rest}`;
+    return underPrefix(this.settings.path, rest);
   }
 
   #name(file: LtxFileName): string {
@@ -397,9 +388,7 @@ export class GcsReplicaClient implements ReplicaClient {
         options,
       );
       for (const object of page.items ?? []) {
-        const name = object.name.slice(prefix.length);
-        if (name.includes("/")) continue;
-        const txids = parseFileName(name);
+        const txids = ltxNameUnder(prefix, object.name);
         if (txids === undefined) continue;
         files.push({
           level,
@@ -410,9 +399,7 @@ export class GcsReplicaClient implements ReplicaClient {
       }
       pageToken = page.nextPageToken || undefined;
     } while (pageToken);
-    return files.sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+    return files.sort(byMinTxid);
   }
 
   /**
@@ -455,37 +442,35 @@ export class GcsReplicaClient implements ReplicaClient {
     body.set(head);
     body.set(bytes, head.length);
     body.set(tail, head.length + bytes.length);
-    try {
-      await this.#retry(
-        `write "${name}"`,
-        async () => {
-          const response = await this.#fetch(
-            `${this.#uploadUrl}?uploadType=multipart&ifGenerationMatch=0`,
-            {
-              method: "POST",
-              headers: {
-                "content-type": `multipart/related; boundary=${boundary}`,
+    await createOnly(bytes, {
+      write: () =>
+        this.#retry(
+          `write "${name}"`,
+          async () => {
+            const response = await this.#fetch(
+              `${this.#uploadUrl}?uploadType=multipart&ifGenerationMatch=0`,
+              {
+                method: "POST",
+                headers: {
+                  "content-type": `multipart/related; boundary=${boundary}`,
+                },
+                body,
               },
-              body,
-            },
-          );
-          await response.body?.cancel();
-        },
-        options,
-      );
-    } catch (error) {
-      if (statusOf((error as StorageError).cause) !== 412) throw error;
-      const info = { ...file, size: bytes.length, createdAt: 0 };
-      const there = await this.readRange(info, 0, bytes.length).catch(() =>
-        undefined
-      );
-      if (there === undefined || !there.every((b, i) => b === bytes[i])) {
-        throw new FileExistsError(
-          `GCS object "${name}" in bucket "${this.settings.bucket}" exists: another writer made it first`,
-          { cause: error },
-        );
-      }
-    }
+            );
+            await response.body?.cancel();
+          },
+          options,
+        ),
+      isConflict: (error) => statusOf((error as StorageError).cause) === 412,
+      readBack: () =>
+        this.readRange(
+          { ...file, size: bytes.length, createdAt: 0 },
+          0,
+          bytes.length,
+        ),
+      message:
+        `GCS object "${name}" in bucket "${this.settings.bucket}" exists: another writer made it first`,
+    });
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */
@@ -518,35 +503,16 @@ export class GcsReplicaClient implements ReplicaClient {
   /** Nothing to release: requests hold no connection between calls. */
   close(): void {}
 
-  async #retry<T>(
+  #retry<T>(
     what: string,
     op: () => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        return await op();
-      } catch (error) {
-        const classified = this.#classify(what, error);
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (!classified.retryable || elapsed + delay >= budgetMs) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    // #fetch ends each request after the request timeout itself.
+    return retryWithin(op, {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      classify: (error) => this.#classify(what, error),
+    });
   }
 
   #classify(what: string, error: unknown): StorageError {

@@ -53,13 +53,13 @@ import {
   NodeTransport,
 } from "@nats-io/transport-node/lib/node_transport.js";
 import { type ObjectStore, Objm } from "@nats-io/obj";
-import {
-  decodeHeader,
-  formatFileName,
-  ltxDir,
-  parseFileName,
-} from "../ltx/mod.ts";
+import { decodeHeader, formatFileName, ltxDir } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
+import { boolOption, underPrefix } from "./_options.ts";
+import { confirmWritten } from "./_create_only.ts";
+import { byMinTxid, ltxNameUnder } from "./_layouts.ts";
+import { LtxMemoryCache } from "./_ltx_memory_cache.ts";
+import { Final, retryLimits, retryWithin } from "./_retry.ts";
 import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
@@ -81,12 +81,6 @@ export const NATS_VARIABLES: readonly string[] = [
 
 /** Port used when the URL names none. */
 export const DEFAULT_NATS_PORT = 4222;
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_NATS_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of one request (and of the connection), in ms. */
-export const DEFAULT_NATS_REQUEST_TIMEOUT_MS = 5_000;
 
 /** Default bound on the LTX files kept whole in memory, in bytes. */
 export const DEFAULT_NATS_CACHE_BYTES = 64 * 1024 * 1024;
@@ -227,7 +221,12 @@ export function parseNatsUrl(
     servers,
     bucket,
     path: segments.slice(1).join("/"),
-    tls: boolParam(shown, query, "tls") ?? false,
+    tls: boolOption(
+      query,
+      ["tls"],
+      (problem) =>
+        new ReplicaUrlError(`NATS replica URL "${shown}": ${problem}`),
+    ) ?? false,
     rootCas: [],
   };
   if (userinfo !== undefined && userinfo !== "") {
@@ -292,20 +291,6 @@ function serverAddress(host: string, shown: string): string {
     );
   }
   return `${m[1]}:${m[2] ?? DEFAULT_NATS_PORT}`;
-}
-
-function boolParam(
-  shown: string,
-  query: URLSearchParams,
-  name: string,
-): boolean | undefined {
-  const v = query.get(name);
-  if (v === null || v === "") return undefined;
-  if (/^(1|t|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|f|false|no|off)$/i.test(v)) return false;
-  throw new ReplicaUrlError(
-    `NATS replica URL "${shown}": "${name}" must be true or false, got "${v}"`,
-  );
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -377,103 +362,6 @@ export function connectNats(
   return NatsConnectionImpl.connect(options);
 }
 
-/**
- * A byte-bounded LRU of whole LTX files, by object name: the object store
- * has no range reads, so a file is fetched once and its pages are served
- * from here.
- *
- * @example Keep files up to a bound
- * ```ts
- * import { LtxMemoryCache } from "./nats_client.ts";
- * import assert from "node:assert/strict";
- * const cache = new LtxMemoryCache(10);
- * cache.set("a", new Uint8Array(6));
- * cache.set("b", new Uint8Array(4));
- * cache.get("a");
- * cache.set("c", new Uint8Array(3));
- * assert.deepEqual([cache.has("a"), cache.has("b"), cache.has("c")], [true, false, true]);
- * assert.equal(cache.bytes, 9);
- * ```
- */
-export class LtxMemoryCache {
-  /** The bound, in bytes. */
-  readonly maxBytes: number;
-  #files = new Map<string, Uint8Array>();
-  #bytes = 0;
-
-  /** @param maxBytes The bound on the bytes kept, in total. */
-  constructor(maxBytes: number) {
-    this.maxBytes = maxBytes;
-  }
-
-  /** The bytes kept now. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  /**
-   * Whether a file is kept, without counting as a use.
-   *
-   * @param name The object name.
-   * @returns True when kept.
-   */
-  has(name: string): boolean {
-    return this.#files.has(name);
-  }
-
-  /**
-   * A kept file, which becomes the most recently used.
-   *
-   * @param name The object name.
-   * @returns Its bytes, or undefined.
-   */
-  get(name: string): Uint8Array | undefined {
-    const bytes = this.#files.get(name);
-    if (bytes !== undefined) {
-      this.#files.delete(name);
-      this.#files.set(name, bytes);
-    }
-    return bytes;
-  }
-
-  /**
-   * Keeps a file, dropping the least recently used ones past the bound; a
-   * file larger than the bound is not kept.
-   *
-   * @param name The object name.
-   * @param bytes Its bytes.
-   */
-  set(name: string, bytes: Uint8Array): void {
-    this.delete(name);
-    if (bytes.length > this.maxBytes) return;
-    this.#files.set(name, bytes);
-    this.#bytes += bytes.length;
-    for (const [oldest, old] of this.#files) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#files.delete(oldest);
-      this.#bytes -= old.length;
-    }
-  }
-
-  /**
-   * Forgets a file.
-   *
-   * @param name The object name.
-   */
-  delete(name: string): void {
-    const old = this.#files.get(name);
-    if (old === undefined) return;
-    this.#files.delete(name);
-    this.#bytes -= old.length;
-  }
-
-  /** Forgets every file. */
-  clear(): void {
-    this.#files.clear();
-    this.#bytes = 0;
-  }
-}
-
 /** Options for {@linkcode NatsReplicaClient}. */
 export interface NatsClientOptions {
   /** Bound on the total time one operation spends retrying, in ms. */
@@ -484,13 +372,6 @@ export interface NatsClientOptions {
   cacheBytes?: number;
   /** Environment to read (default: {@linkcode NATS_VARIABLES} from the process). */
   env?: Record<string, string | undefined>;
-}
-
-/** A failure that trying again cannot help, thrown from inside the retry loop. */
-class Final extends Error {
-  constructor(readonly error: StorageError) {
-    super(error.message);
-  }
 }
 
 /** What a listing keeps of an object. */
@@ -530,10 +411,13 @@ export class NatsReplicaClient implements ReplicaClient {
   constructor(url: string, options: NatsClientOptions = {}) {
     this.url = redactNatsUrl(url);
     this.settings = parseNatsUrl(url, options.env);
-    this.#retryBudgetMs = options.retryBudgetMs ??
-      DEFAULT_NATS_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = this.settings.timeoutMs ??
-      options.requestTimeoutMs ?? DEFAULT_NATS_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits({
+      retryBudgetMs: options.retryBudgetMs,
+      requestTimeoutMs: this.settings.timeoutMs ?? options.requestTimeoutMs,
+    }));
     this.#cache = new LtxMemoryCache(
       options.cacheBytes ?? DEFAULT_NATS_CACHE_BYTES,
     );
@@ -562,8 +446,7 @@ export class NatsReplicaClient implements ReplicaClient {
   }
 
   #levelPrefix(level: number): string {
-    const dir = `${ltxDir(level)}/`;
-    return this.settings.path === "" ? dir : `${this.settings.path}/${dir}`;
+    return underPrefix(this.settings.path, `${ltxDir(level)}/`);
   }
 
   /**
@@ -580,8 +463,7 @@ export class NatsReplicaClient implements ReplicaClient {
     const objects = await this.#list(options);
     const files: LtxFileInfo[] = [];
     for (const obj of objects) {
-      if (!obj.name.startsWith(prefix)) continue;
-      const txids = parseFileName(obj.name.slice(prefix.length));
+      const txids = ltxNameUnder(prefix, obj.name);
       if (txids === undefined) continue;
       files.push({
         level,
@@ -590,16 +472,14 @@ export class NatsReplicaClient implements ReplicaClient {
         createdAt: createdAt(obj),
       });
     }
-    return files.sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+    return files.sort(byMinTxid);
   }
 
   #list(options: RetryOptions): Promise<Listed[]> {
     if (this.#listing === undefined) {
       const listing = this.#retry(
         "list",
-        this.settings.path === "" ? "ltx/" : `${this.settings.path}/ltx/`,
+        underPrefix(this.settings.path, "ltx/"),
         async (os) => {
           this.#listings++;
           return (await os.list()) as Listed[];
@@ -788,15 +668,14 @@ export class NatsReplicaClient implements ReplicaClient {
     }
     if (exists) {
       this.#cache.delete(name);
-      const there = await this.#whole(name).catch(() => undefined);
-      if (
-        there === undefined || there.length !== bytes.length ||
-        !there.every((b, i) => b === bytes[i])
-      ) {
-        throw new FileExistsError(
-          `NATS object "${name}" in bucket "${this.settings.bucket}" (${this.url}) exists: another writer made it first`,
-        );
-      }
+      await confirmWritten(
+        bytes,
+        () => this.#whole(name),
+        () =>
+          new FileExistsError(
+            `NATS object "${name}" in bucket "${this.settings.bucket}" (${this.url}) exists: another writer made it first`,
+          ),
+      );
       return;
     }
     this.#cache.set(name, bytes.slice());
@@ -934,46 +813,27 @@ export class NatsReplicaClient implements ReplicaClient {
     }
   }
 
-  async #retry<T>(
+  #retry<T>(
     what: string,
     name: string,
     op: (os: ObjectStore) => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        // Connecting and opening the bucket: two requests. A read streams,
-        // and bounds each wait itself (see #fetch); other operations are
-        // a few requests each.
-        const os = await this.#bounded(
-          this.#objectStore(),
-          2 * this.#requestTimeoutMs,
-        );
-        return await (what === "read"
-          ? op(os)
-          : this.#bounded(op(os), 2 * this.#requestTimeoutMs));
-      } catch (error) {
-        if (error instanceof Final) throw error.error;
-        const classified = this.#classify(what, name, error);
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (!classified.retryable || elapsed + delay >= budgetMs) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    return retryWithin(async () => {
+      // Connecting and opening the bucket: two requests. A read streams,
+      // and bounds each wait itself (see #fetch); other operations are
+      // a few requests each.
+      const os = await this.#bounded(
+        this.#objectStore(),
+        2 * this.#requestTimeoutMs,
+      );
+      return await (what === "read"
+        ? op(os)
+        : this.#bounded(op(os), 2 * this.#requestTimeoutMs));
+    }, {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      classify: (error) => this.#classify(what, name, error),
+    });
   }
 
   /** Waits for a promise at most `ms`, then fails with a timeout. */

@@ -24,9 +24,28 @@ import { Buffer } from "node:buffer";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import process from "node:process";
-import { formatFileName, ltxPath, parseFileName } from "../ltx/mod.ts";
+import { formatFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
-import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
+import {
+  accessKeys,
+  checkWholeNumbers,
+  endpointWithScheme,
+  parseReplicaUrl,
+  underPrefix,
+  UPLOAD_NUMBER_OPTIONS,
+  urlPath,
+} from "./_options.ts";
+import { createOnly } from "./_create_only.ts";
+import {
+  HEX_LAYOUT,
+  type Layout,
+  LayoutListing,
+  LTX_LAYOUT,
+  ltxNameUnder,
+  type Placed,
+} from "./_layouts.ts";
+import { retryLimits, retryWithin } from "./_retry.ts";
+import { ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
   LtxFileName,
@@ -46,12 +65,6 @@ export const OSS_VARIABLES: readonly string[] = [
 
 /** Region used when neither the URL nor its endpoint names one (Litestream's). */
 export const DEFAULT_OSS_REGION = "cn-hangzhou";
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_OSS_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of one HTTP request, in ms. */
-export const DEFAULT_OSS_REQUEST_TIMEOUT_MS = 5_000;
 
 /** Keys a listing page holds at most (OSS's own limit). */
 export const OSS_LIST_PAGE_SIZE = 1000;
@@ -113,14 +126,7 @@ export function parseOssUrl(
   url: string,
   env: Record<string, string | undefined> = readVariables(OSS_VARIABLES),
 ): OssSettings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ReplicaUrlError(`Invalid replica URL "${redactUrl(url)}"`, {
-      cause,
-    });
-  }
+  const parsed = parseReplicaUrl(url);
   const query = parsed.searchParams;
   let bucket = decodeURIComponent(parsed.hostname);
   let region: string | undefined;
@@ -148,7 +154,7 @@ export function parseOssUrl(
   let endpoint: string | undefined;
   const qEndpoint = query.get("endpoint");
   if (qEndpoint) {
-    endpoint = ensureScheme(qEndpoint);
+    endpoint = endpointWithScheme(qEndpoint);
     const named = OSS_HOST.exec(new URL(endpoint).host);
     if (named && named[1] === undefined) region ??= named[2];
   }
@@ -165,51 +171,37 @@ export function parseOssUrl(
   endpoint ??= `https://oss-${region}${
     internal ? "-internal" : ""
   }.aliyuncs.com`;
-  for (const name of ["concurrency", "partSize", "part-size"]) {
-    const v = query.get(name);
-    if (v !== null && !/^\d+$/.test(v)) {
-      throw new ReplicaUrlError(
-        `Replica URL "${
-          redactUrl(url)
-        }": "${name}" must be a whole number, got "${v}"`,
-      );
-    }
-  }
+  checkWholeNumbers(
+    query,
+    UPLOAD_NUMBER_OPTIONS,
+    (problem) =>
+      new ReplicaUrlError(`Replica URL "${redactUrl(url)}": ${problem}`),
+  );
   const hostname = new URL(endpoint).hostname;
   const pathStyle = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|localhost)$/i
     .test(hostname);
-  const fromLitestream = env.LITESTREAM_ACCESS_KEY_ID &&
-    env.LITESTREAM_SECRET_ACCESS_KEY;
-  const accessKeyId = fromLitestream
-    ? env.LITESTREAM_ACCESS_KEY_ID
-    : env.OSS_ACCESS_KEY_ID;
-  const accessKeySecret = fromLitestream
-    ? env.LITESTREAM_SECRET_ACCESS_KEY
-    : env.OSS_ACCESS_KEY_SECRET;
-  const securityToken = fromLitestream ? undefined : env.OSS_SESSION_TOKEN;
+  const keys = accessKeys(env, {
+    id: "OSS_ACCESS_KEY_ID",
+    secret: "OSS_ACCESS_KEY_SECRET",
+    token: "OSS_SESSION_TOKEN",
+  });
   const settings: OssSettings = {
     bucket,
-    path: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, ""),
+    path: urlPath(parsed),
     region,
     endpoint,
     pathStyle,
   };
-  if (accessKeyId && accessKeySecret) {
-    settings.credentials = securityToken
-      ? { accessKeyId, accessKeySecret, securityToken }
-      : { accessKeyId, accessKeySecret };
+  if (keys !== undefined) {
+    settings.credentials = keys.token !== undefined
+      ? {
+        accessKeyId: keys.id,
+        accessKeySecret: keys.secret,
+        securityToken: keys.token,
+      }
+      : { accessKeyId: keys.id, accessKeySecret: keys.secret };
   }
   return settings;
-}
-
-function ensureScheme(endpoint: string): string {
-  if (/^https?:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, "");
-  const host = endpoint.replace(/\/+$/, "");
-  // As for s3://: http for local and private addresses, https for the rest.
-  const local =
-    /^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[::1\])/i
-      .test(host);
-  return `${local ? "http" : "https"}://${host}`;
 }
 
 /** What a request error of `ali-oss` carries. */
@@ -365,13 +357,7 @@ function loadSdk(): Promise<OssSdkConstructor> {
 }
 
 /** The level folders of the two layouts Litestream writes (see listFiles). */
-const LAYOUTS: readonly ((level: number) => string)[] = [
-  (level) => `${level.toString(16).padStart(4, "0")}/`,
-  (level) => `ltx/${level}/`,
-];
-
-/** How often every layout is listed again, once one has files, in ms. */
-const LAYOUT_PROBE_MS = 60_000;
+const LAYOUTS: readonly Layout[] = [HEX_LAYOUT, LTX_LAYOUT];
 
 /** Options for {@linkcode OssReplicaClient}. */
 export interface OssClientOptions {
@@ -393,12 +379,8 @@ export class OssReplicaClient implements ReplicaClient {
   readonly settings: OssSettings;
   #oss: Promise<OssSdkClient>;
   #agents: { destroy(): void }[];
-  /** Where each listed file lies (see listFiles), by its `ltx/` path. */
-  #keys = new Map<string, string>();
-  /** Indexes in LAYOUTS of the layouts files were found in. */
-  #layoutsSeen = new Set<number>();
-  /** When to list every layout again. */
-  #probeAt = 0;
+  /** The layouts listed, and where each listed file lies (see listFiles). */
+  #layouts = new LayoutListing(LAYOUTS.length);
   #retryBudgetMs: number;
   #requestTimeoutMs: number;
   #pageSize: number;
@@ -412,9 +394,10 @@ export class OssReplicaClient implements ReplicaClient {
   constructor(url: string, options: OssClientOptions = {}) {
     this.url = redactUrl(url);
     this.settings = parseOssUrl(url, options.env);
-    this.#retryBudgetMs = options.retryBudgetMs ?? DEFAULT_OSS_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = options.requestTimeoutMs ??
-      DEFAULT_OSS_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits(options));
     this.#pageSize = options.listPageSize ?? OSS_LIST_PAGE_SIZE;
     const s = this.settings;
     if (s.credentials === undefined) {
@@ -455,7 +438,7 @@ export class OssReplicaClient implements ReplicaClient {
   }
 
   #key(rest: string): string {
-    return this.settings.path === "" ? rest : `${this.settings.path}/${rest}`;
+    return underPrefix(this.settings.path, rest);
   }
 
   /**
@@ -463,11 +446,10 @@ export class OssReplicaClient implements ReplicaClient {
    * one has files, else in Litestream's own for OSS.
    */
   #newKey(file: LtxFileName): string {
-    const layout = this.#layoutsSeen.size === 1 && this.#layoutsSeen.has(1)
-      ? LAYOUTS[1]
-      : LAYOUTS[0];
     return this.#key(
-      `${layout(file.level)}${formatFileName(file.minTxid, file.maxTxid)}`,
+      `${LAYOUTS[this.#layouts.writeCandidate](file.level)}${
+        formatFileName(file.minTxid, file.maxTxid)
+      }`,
     );
   }
 
@@ -481,33 +463,12 @@ export class OssReplicaClient implements ReplicaClient {
    * Each prefix is listed with ListObjectsV2, page by page (continuation
    * tokens). A file is read where it was found.
    */
-  async listFiles(
+  listFiles(
     level: number,
     options: RetryOptions = {},
   ): Promise<LtxFileInfo[]> {
-    const now = Date.now();
-    const probe = this.#layoutsSeen.size === 0 || now >= this.#probeAt;
-    const layouts = LAYOUTS.filter((_, i) => probe || this.#layoutsSeen.has(i));
-    const listed = await Promise.all(
-      layouts.map((layout) =>
-        this.#listPrefix(this.#key(layout(level)), level, options)
-      ),
-    );
-    const files = new Map<string, LtxFileInfo>();
-    for (const [i, found] of listed.entries()) {
-      if (found.length > 0) {
-        this.#layoutsSeen.add(LAYOUTS.indexOf(layouts[i]));
-        if (probe) this.#probeAt = now + LAYOUT_PROBE_MS;
-      }
-      for (const { file, key } of found) {
-        const name = ltxPath(file.level, file.minTxid, file.maxTxid);
-        if (files.has(name)) continue;
-        files.set(name, file);
-        this.#keys.set(name, key);
-      }
-    }
-    return [...files.values()].sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
+    return this.#layouts.list((i) =>
+      this.#listPrefix(this.#key(LAYOUTS[i](level)), level, options)
     );
   }
 
@@ -515,8 +476,8 @@ export class OssReplicaClient implements ReplicaClient {
     prefix: string,
     level: number,
     options: RetryOptions,
-  ): Promise<{ file: LtxFileInfo; key: string }[]> {
-    const found: { file: LtxFileInfo; key: string }[] = [];
+  ): Promise<Placed[]> {
+    const found: Placed[] = [];
     let token: string | undefined;
     do {
       const query: Record<string, string | number> = {
@@ -531,9 +492,7 @@ export class OssReplicaClient implements ReplicaClient {
         options,
       );
       for (const obj of page.objects) {
-        const name = obj.name.slice(prefix.length);
-        if (!obj.name.startsWith(prefix) || name.includes("/")) continue;
-        const txids = parseFileName(name);
+        const txids = ltxNameUnder(prefix, obj.name);
         if (txids === undefined) continue;
         const createdAt = Date.parse(obj.lastModified);
         found.push({
@@ -543,7 +502,7 @@ export class OssReplicaClient implements ReplicaClient {
             size: obj.size,
             createdAt: Number.isNaN(createdAt) ? 0 : createdAt,
           },
-          key: obj.name,
+          where: obj.name,
         });
       }
       token = page.isTruncated ? page.nextContinuationToken : undefined;
@@ -565,38 +524,36 @@ export class OssReplicaClient implements ReplicaClient {
     bytes: Uint8Array,
     options: RetryOptions = {},
   ): Promise<void> {
-    const name = ltxPath(file.level, file.minTxid, file.maxTxid);
     const key = this.#newKey(file);
     const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    try {
-      await this.#retry(
-        `write "${key}"`,
-        async () =>
-          (await this.#oss).put(key, body, {
-            headers: { "x-oss-forbid-overwrite": "true" },
-            mime: "application/octet-stream",
-            timeout: this.#requestTimeoutMs,
-          }),
-        options,
-      );
-    } catch (error) {
-      const cause = (error as StorageError).cause as OssSdkError | undefined;
-      if (cause?.status !== 409 && cause?.code !== "FileAlreadyExists") {
-        throw error;
-      }
-      const info = { ...file, size: bytes.length, createdAt: 0 };
-      this.#keys.set(name, key);
-      const there = await this.readRange(info, 0, bytes.length).catch(() =>
-        undefined
-      );
-      if (there === undefined || !there.every((b, i) => b === bytes[i])) {
-        throw new FileExistsError(
-          `OSS object "${key}" in bucket "${this.settings.bucket}" (${this.url}) exists: another writer made it first`,
-          { cause: error },
+    await createOnly(bytes, {
+      write: () =>
+        this.#retry(
+          `write "${key}"`,
+          async () =>
+            (await this.#oss).put(key, body, {
+              headers: { "x-oss-forbid-overwrite": "true" },
+              mime: "application/octet-stream",
+              timeout: this.#requestTimeoutMs,
+            }),
+          options,
+        ),
+      isConflict: (error) => {
+        const cause = (error as StorageError).cause as OssSdkError | undefined;
+        return cause?.status === 409 || cause?.code === "FileAlreadyExists";
+      },
+      readBack: () => {
+        this.#layouts.place(file, key);
+        return this.readRange(
+          { ...file, size: bytes.length, createdAt: 0 },
+          0,
+          bytes.length,
         );
-      }
-    }
-    this.#keys.set(name, key);
+      },
+      message:
+        `OSS object "${key}" in bucket "${this.settings.bucket}" (${this.url}) exists: another writer made it first`,
+    });
+    this.#layouts.place(file, key);
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */
@@ -605,8 +562,7 @@ export class OssReplicaClient implements ReplicaClient {
     offset: number,
     length: number,
   ): Promise<Uint8Array> {
-    const name = ltxPath(file.level, file.minTxid, file.maxTxid);
-    const key = this.#keys.get(name) ?? this.#newKey(file);
+    const key = this.#layouts.where(file) ?? this.#newKey(file);
     if (length === 0) return Promise.resolve(new Uint8Array(0));
     return this.#retry(`read "${key}"`, async () => {
       const out = await (await this.#oss).get(key, {
@@ -640,38 +596,20 @@ export class OssReplicaClient implements ReplicaClient {
     for (const agent of this.#agents) agent.destroy();
   }
 
-  async #retry<T>(
+  #retry<T>(
     what: string,
     op: () => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        return await op();
-      } catch (error) {
-        const classified = classifyOssError(
+    // The SDK times its requests out itself (its `timeout` option).
+    return retryWithin(op, {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      classify: (error) =>
+        classifyOssError(
           `OSS ${what} in bucket "${this.settings.bucket}" (${this.url})`,
           error,
           this.#requestTimeoutMs,
-        );
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (!classified.retryable || elapsed + delay >= budgetMs) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+        ),
+    });
   }
 }

@@ -25,9 +25,29 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { formatFileName, ltxPath, parseFileName } from "../ltx/mod.ts";
+import { formatFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
-import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
+import {
+  accessKeys,
+  boolOption,
+  checkWholeNumbers,
+  endpointWithScheme,
+  parseReplicaUrl,
+  underPrefix,
+  UPLOAD_NUMBER_OPTIONS,
+  urlPath,
+} from "./_options.ts";
+import { createOnly } from "./_create_only.ts";
+import {
+  HEX_LAYOUT,
+  type Layout,
+  LayoutListing,
+  LTX_LAYOUT,
+  ltxNameUnder,
+  type Placed,
+} from "./_layouts.ts";
+import { retryLimits, retryWithin } from "./_retry.ts";
+import { ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
   LtxFileName,
@@ -53,12 +73,6 @@ export const S3_VARIABLES: readonly string[] = [
 
 /** Region used when neither the URL nor the environment names one. */
 export const DEFAULT_S3_REGION = "us-east-1";
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of one HTTP request, in ms. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 /** Settings parsed from an `s3://` replica URL and the environment. */
 export interface S3Settings {
@@ -109,15 +123,10 @@ export function parseS3Url(
   url: string,
   env: Record<string, string | undefined> = readVariables(S3_VARIABLES),
 ): S3Settings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ReplicaUrlError(`Invalid replica URL "${redactUrl(url)}"`, {
-      cause,
-    });
-  }
+  const parsed = parseReplicaUrl(url);
   const query = parsed.searchParams;
+  const invalid = (problem: string) =>
+    new ReplicaUrlError(`Replica URL "${redactUrl(url)}": ${problem}`);
   let bucket = decodeURIComponent(parsed.hostname);
   let endpoint: string | undefined;
   let forcePathStyle = false;
@@ -147,100 +156,56 @@ export function parseS3Url(
       `Replica URL "${redactUrl(url)}" has no bucket: write "s3://bucket/path"`,
     );
   }
-  const explicitPathStyle = boolParam(url, query, [
+  const explicitPathStyle = boolOption(query, [
     "forcePathStyle",
     "force-path-style",
-  ]);
+  ], invalid);
   const qEndpoint = query.get("endpoint");
   if (qEndpoint) {
-    endpoint = ensureScheme(qEndpoint);
+    endpoint = endpointWithScheme(qEndpoint);
     if (explicitPathStyle !== false) forcePathStyle = true;
   }
   if (query.get("region")) region = query.get("region")!;
   if (explicitPathStyle !== undefined) forcePathStyle = explicitPathStyle;
   if (endpoint === undefined && env.LITESTREAM_S3_ENDPOINT) {
-    endpoint = ensureScheme(env.LITESTREAM_S3_ENDPOINT);
+    endpoint = endpointWithScheme(env.LITESTREAM_S3_ENDPOINT);
     if (explicitPathStyle === undefined) forcePathStyle = true;
   }
-  const skipVerify = boolParam(url, query, ["skipVerify", "skip-verify"]) ??
-    false;
+  const skipVerify =
+    boolOption(query, ["skipVerify", "skip-verify"], invalid) ?? false;
   // Accepted for compatibility; they matter only to uploads.
-  for (const name of ["concurrency", "partSize", "part-size"]) {
-    const v = query.get(name);
-    if (v !== null && !/^\d+$/.test(v)) {
-      throw new ReplicaUrlError(
-        `Replica URL "${
-          redactUrl(url)
-        }": "${name}" must be a whole number, got "${v}"`,
-      );
-    }
-  }
+  checkWholeNumbers(query, UPLOAD_NUMBER_OPTIONS, invalid);
   region ??= env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_S3_REGION;
   // Keys from the environment are handed to the SDK, so its default chain
   // (profiles, ~/.aws, instance metadata; more variables, more permissions)
   // runs only when there are none.
-  const fromLitestream = env.LITESTREAM_ACCESS_KEY_ID &&
-    env.LITESTREAM_SECRET_ACCESS_KEY;
-  const accessKeyId = fromLitestream
-    ? env.LITESTREAM_ACCESS_KEY_ID
-    : env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = fromLitestream
-    ? env.LITESTREAM_SECRET_ACCESS_KEY
-    : env.AWS_SECRET_ACCESS_KEY;
-  const sessionToken = fromLitestream ? undefined : env.AWS_SESSION_TOKEN;
+  const keys = accessKeys(env, {
+    id: "AWS_ACCESS_KEY_ID",
+    secret: "AWS_SECRET_ACCESS_KEY",
+    token: "AWS_SESSION_TOKEN",
+  });
   const settings: S3Settings = {
     bucket,
-    path: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, ""),
+    path: urlPath(parsed),
     region,
     endpoint,
     forcePathStyle,
     skipVerify,
   };
-  if (accessKeyId && secretAccessKey) {
-    settings.credentials = sessionToken
-      ? { accessKeyId, secretAccessKey, sessionToken }
-      : { accessKeyId, secretAccessKey };
+  if (keys !== undefined) {
+    settings.credentials = keys.token !== undefined
+      ? {
+        accessKeyId: keys.id,
+        secretAccessKey: keys.secret,
+        sessionToken: keys.token,
+      }
+      : { accessKeyId: keys.id, secretAccessKey: keys.secret };
   }
   return settings;
 }
 
-function ensureScheme(endpoint: string): string {
-  if (/^https?:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, "");
-  const host = endpoint.replace(/\/+$/, "");
-  // Litestream: http for local and private addresses, https for the rest.
-  const local =
-    /^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[::1\])/i
-      .test(host);
-  return `${local ? "http" : "https"}://${host}`;
-}
-
-function boolParam(
-  url: string,
-  query: URLSearchParams,
-  names: string[],
-): boolean | undefined {
-  for (const name of names) {
-    const v = query.get(name);
-    if (v === null || v === "") continue;
-    if (/^(1|t|true|yes|on)$/i.test(v)) return true;
-    if (/^(0|f|false|no|off)$/i.test(v)) return false;
-    throw new ReplicaUrlError(
-      `Replica URL "${
-        redactUrl(url)
-      }": "${name}" must be true or false, got "${v}"`,
-    );
-  }
-  return undefined;
-}
-
 /** The level folders of the two layouts Litestream writes (see listFiles). */
-const LAYOUTS: readonly ((level: number) => string)[] = [
-  (level) => `ltx/${level}/`,
-  (level) => `${level.toString(16).padStart(4, "0")}/`,
-];
-
-/** How often every layout is listed again, once one has files, in ms. */
-const LAYOUT_PROBE_MS = 60_000;
+const LAYOUTS: readonly Layout[] = [LTX_LAYOUT, HEX_LAYOUT];
 
 /** Options for {@linkcode S3ReplicaClient}. */
 export interface S3ClientOptions {
@@ -259,12 +224,8 @@ export class S3ReplicaClient implements ReplicaClient {
   /** Parsed settings. */
   readonly settings: S3Settings;
   #s3: S3Client;
-  /** Where each listed file lies (see listFiles), by its `ltx/` path. */
-  #keys = new Map<string, string>();
-  /** Indexes in LAYOUTS of the layouts files were found in. */
-  #layoutsSeen = new Set<number>();
-  /** When to list every layout again. */
-  #probeAt = 0;
+  /** The layouts listed, and where each listed file lies (see listFiles). */
+  #layouts = new LayoutListing(LAYOUTS.length);
   #retryBudgetMs: number;
   #requestTimeoutMs: number;
 
@@ -276,9 +237,10 @@ export class S3ReplicaClient implements ReplicaClient {
   constructor(url: string, options: S3ClientOptions = {}) {
     this.url = redactUrl(url);
     this.settings = parseS3Url(url, options.env);
-    this.#retryBudgetMs = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = options.requestTimeoutMs ??
-      DEFAULT_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits(options));
     const s = this.settings;
     this.#s3 = new S3Client({
       region: s.region,
@@ -308,7 +270,7 @@ export class S3ReplicaClient implements ReplicaClient {
   }
 
   #key(rest: string): string {
-    return this.settings.path === "" ? rest : `${this.settings.path}/${rest}`;
+    return underPrefix(this.settings.path, rest);
   }
 
   /**
@@ -321,33 +283,12 @@ export class S3ReplicaClient implements ReplicaClient {
    * parallel; in between, only the layouts files were found in. A file is
    * read where it was found.
    */
-  async listFiles(
+  listFiles(
     level: number,
     options: RetryOptions = {},
   ): Promise<LtxFileInfo[]> {
-    const now = Date.now();
-    const probe = this.#layoutsSeen.size === 0 || now >= this.#probeAt;
-    const layouts = LAYOUTS.filter((_, i) => probe || this.#layoutsSeen.has(i));
-    const listed = await Promise.all(
-      layouts.map((layout) =>
-        this.#listPrefix(this.#key(layout(level)), level, options)
-      ),
-    );
-    const files = new Map<string, LtxFileInfo>();
-    for (const [i, found] of listed.entries()) {
-      if (found.length > 0) {
-        this.#layoutsSeen.add(LAYOUTS.indexOf(layouts[i]));
-        if (probe) this.#probeAt = now + LAYOUT_PROBE_MS;
-      }
-      for (const { file, key } of found) {
-        const name = ltxPath(file.level, file.minTxid, file.maxTxid);
-        if (files.has(name)) continue;
-        files.set(name, file);
-        this.#keys.set(name, key);
-      }
-    }
-    return [...files.values()].sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
+    return this.#layouts.list((i) =>
+      this.#listPrefix(this.#key(LAYOUTS[i](level)), level, options)
     );
   }
 
@@ -355,8 +296,8 @@ export class S3ReplicaClient implements ReplicaClient {
     prefix: string,
     level: number,
     options: RetryOptions,
-  ): Promise<{ file: LtxFileInfo; key: string }[]> {
-    const found: { file: LtxFileInfo; key: string }[] = [];
+  ): Promise<Placed[]> {
+    const found: Placed[] = [];
     let token: string | undefined;
     do {
       const out: ListObjectsV2CommandOutput = await this.#retry(
@@ -373,9 +314,7 @@ export class S3ReplicaClient implements ReplicaClient {
         options,
       );
       for (const obj of out.Contents ?? []) {
-        const name = obj.Key?.slice(prefix.length) ?? "";
-        if (name.includes("/")) continue;
-        const txids = parseFileName(name);
+        const txids = ltxNameUnder(prefix, obj.Key ?? "");
         if (txids === undefined) continue;
         found.push({
           file: {
@@ -384,12 +323,24 @@ export class S3ReplicaClient implements ReplicaClient {
             size: obj.Size ?? 0,
             createdAt: obj.LastModified?.getTime() ?? 0,
           },
-          key: obj.Key!,
+          where: obj.Key!,
         });
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
     return found;
+  }
+
+  /**
+   * Where a file not listed yet lies: in Litestream's hex layout if only
+   * that one has files, else under `ltx/`.
+   */
+  #newKey(file: LtxFileName): string {
+    return this.#key(
+      `${LAYOUTS[this.#layouts.writeCandidate](file.level)}${
+        formatFileName(file.minTxid, file.maxTxid)
+      }`,
+    );
   }
 
   /**
@@ -405,42 +356,35 @@ export class S3ReplicaClient implements ReplicaClient {
     bytes: Uint8Array,
     options: RetryOptions = {},
   ): Promise<void> {
-    const name = ltxPath(file.level, file.minTxid, file.maxTxid);
-    const layout = this.#layoutsSeen.size === 1 && this.#layoutsSeen.has(1)
-      ? LAYOUTS[1]
-      : LAYOUTS[0];
-    const key = this.#key(
-      `${layout(file.level)}${formatFileName(file.minTxid, file.maxTxid)}`,
-    );
-    try {
-      await this.#retry(`write "${key}"`, (signal) =>
-        this.#s3.send(
-          new PutObjectCommand({
-            Bucket: this.settings.bucket,
-            Key: key,
-            Body: bytes,
-            IfNoneMatch: "*",
-          }),
-          { abortSignal: signal },
-        ), options);
-    } catch (error) {
-      const cause = (error as StorageError).cause as
-        | { $metadata?: { httpStatusCode?: number } }
-        | undefined;
-      if (cause?.$metadata?.httpStatusCode !== 412) throw error;
-      const info = { ...file, size: bytes.length, createdAt: 0 };
-      this.#keys.set(name, key);
-      const there = await this.readRange(info, 0, bytes.length).catch(() =>
-        undefined
-      );
-      if (there === undefined || !there.every((b, i) => b === bytes[i])) {
-        throw new FileExistsError(
-          `"${key}" in bucket "${this.settings.bucket}" exists: another writer made it first`,
-          { cause: error },
+    const key = this.#newKey(file);
+    await createOnly(bytes, {
+      write: () =>
+        this.#retry(`write "${key}"`, (signal) =>
+          this.#s3.send(
+            new PutObjectCommand({
+              Bucket: this.settings.bucket,
+              Key: key,
+              Body: bytes,
+              IfNoneMatch: "*",
+            }),
+            { abortSignal: signal },
+          ), options),
+      isConflict: (error) =>
+        ((error as StorageError).cause as
+          | { $metadata?: { httpStatusCode?: number } }
+          | undefined)?.$metadata?.httpStatusCode === 412,
+      readBack: () => {
+        this.#layouts.place(file, key);
+        return this.readRange(
+          { ...file, size: bytes.length, createdAt: 0 },
+          0,
+          bytes.length,
         );
-      }
-    }
-    this.#keys.set(name, key);
+      },
+      message:
+        `"${key}" in bucket "${this.settings.bucket}" exists: another writer made it first`,
+    });
+    this.#layouts.place(file, key);
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */
@@ -449,8 +393,7 @@ export class S3ReplicaClient implements ReplicaClient {
     offset: number,
     length: number,
   ): Promise<Uint8Array> {
-    const name = ltxPath(file.level, file.minTxid, file.maxTxid);
-    const key = this.#keys.get(name) ?? this.#key(name);
+    const key = this.#layouts.where(file) ?? this.#newKey(file);
     if (length === 0) return Promise.resolve(new Uint8Array(0));
     return this.#retry(`read "${key}"`, async (signal) => {
       const out = await this.#s3.send(
@@ -477,45 +420,16 @@ export class S3ReplicaClient implements ReplicaClient {
     this.#s3.destroy();
   }
 
-  async #retry<T>(
+  #retry<T>(
     what: string,
     op: (signal: AbortSignal) => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(),
-        this.#requestTimeoutMs,
-      );
-      try {
-        return await op(controller.signal);
-      } catch (error) {
-        const classified = this.#classify(what, error);
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (
-          !classified.retryable ||
-          elapsed + delay >= budgetMs
-        ) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    return retryWithin(op, {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      classify: (error) => this.#classify(what, error),
+    });
   }
 
   #classify(what: string, error: unknown): StorageError {

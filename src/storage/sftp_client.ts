@@ -38,11 +38,15 @@
  * @module
  */
 
-import { createHash, createHmac } from "node:crypto";
 import { Buffer } from "node:buffer";
 import ssh2 from "ssh2";
 import { decodeHeader, formatFileName, parseFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
+import { boolOption, parseReplicaUrl } from "./_options.ts";
+import { sameBytes } from "./_create_only.ts";
+import { LayoutListing, type Placed } from "./_layouts.ts";
+import { hostKeyPolicy, parseAuthorizedKey } from "./_known_hosts.ts";
+import { retryLimits, retryWithin } from "./_retry.ts";
 import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
@@ -65,12 +69,6 @@ export const SFTP_VARIABLES: readonly string[] = [
 
 /** Port used when the URL names none. */
 export const DEFAULT_SFTP_PORT = 22;
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of the SSH handshake and of one SFTP request, in ms. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 /** The system-wide known_hosts file, read besides the user's own. */
 export const GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
@@ -140,16 +138,9 @@ export function parseSftpUrl(
   url: string,
   env: Record<string, string | undefined> = readVariables(SFTP_VARIABLES),
 ): SftpSettings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ReplicaUrlError(`Invalid replica URL "${redact(url)}"`, {
-      cause,
-    });
-  }
+  const parsed = parseReplicaUrl(url);
   const bad = (what: string) =>
-    new ReplicaUrlError(`Replica URL "${redact(url)}": ${what}`);
+    new ReplicaUrlError(`Replica URL "${redactUrl(url)}": ${what}`);
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   if (host === "") {
     throw bad('no host: write "sftp://user@host:port/path"');
@@ -170,14 +161,8 @@ export function parseSftpUrl(
     }
     return undefined;
   };
-  const skip = param(["skip-verify", "skipVerify"]);
-  let skipVerify = false;
-  if (skip !== undefined) {
-    if (/^(1|t|true|yes|on)$/i.test(skip)) skipVerify = true;
-    else if (!/^(0|f|false|no|off)$/i.test(skip)) {
-      throw bad(`"skip-verify" must be true or false, got "${skip}"`);
-    }
-  }
+  const skipVerify = boolOption(query, ["skip-verify", "skipVerify"], bad) ??
+    false;
   const concurrent = param(["concurrent-writes", "concurrentWrites"]);
   if (
     concurrent !== undefined && !/^(1|t|true|0|f|false)$/i.test(concurrent)
@@ -236,14 +221,6 @@ export function parseSftpUrl(
   return settings;
 }
 
-/**
- * {@linkcode redactUrl}, and the password also out of a URL it cannot
- * parse (it returns those as they are).
- */
-function redact(url: string): string {
-  return redactUrl(url).replace(/^([a-z]+:\/\/[^/:@]*):[^@/]*@/i, "$1:***@");
-}
-
 /** Go's path.Clean for an absolute path. */
 function cleanPath(p: string): string {
   const out: string[] = [];
@@ -253,234 +230,6 @@ function cleanPath(p: string): string {
     else out.push(part);
   }
   return `/${out.join("/")}`;
-}
-
-/** The type and blob of an `authorized_keys`-style line, or undefined. */
-function parseAuthorizedKey(
-  line: string,
-): { type: string; blob: Buffer } | undefined {
-  const [type, data] = line.trim().split(/\s+/);
-  if (type === undefined || data === undefined) return undefined;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return undefined;
-  const blob = Buffer.from(data, "base64");
-  return keyType(blob) === type ? { type, blob } : undefined;
-}
-
-/** The key type a public key blob starts with ("" if malformed). */
-function keyType(blob: Uint8Array): string {
-  if (blob.length < 4) return "";
-  const n = new DataView(blob.buffer, blob.byteOffset, blob.length)
-    .getUint32(0);
-  if (4 + n > blob.length) return "";
-  return new TextDecoder().decode(blob.subarray(4, 4 + n));
-}
-
-/**
- * A public key's fingerprint as OpenSSH prints it: `SHA256:` and the
- * unpadded base64 of the SHA-256 of the key blob.
- *
- * @param blob The public key in SSH wire format.
- * @returns The fingerprint.
- *
- * @example Fingerprint of a key
- * ```ts
- * import { sshFingerprint } from "./sftp_client.ts";
- * import assert from "node:assert/strict";
- * assert.match(sshFingerprint(new Uint8Array(51)), /^SHA256:[A-Za-z0-9+/]{43}$/);
- * ```
- */
-export function sshFingerprint(blob: Uint8Array): string {
-  const digest = createHash("sha256").update(blob).digest("base64");
-  return `SHA256:${digest.replace(/=+$/, "")}`;
-}
-
-/** How OpenSSH names a key type in messages: "ED25519", "RSA", "ECDSA". */
-function typeLabel(type: string): string {
-  if (type === "ssh-ed25519") return "ED25519";
-  if (type === "ssh-rsa") return "RSA";
-  if (type.startsWith("ecdsa-")) return "ECDSA";
-  if (type === "ssh-dss") return "DSA";
-  return type;
-}
-
-/** One line of a known_hosts file. */
-interface KnownHost {
-  file: string;
-  line: number;
-  marker?: "revoked" | "cert-authority";
-  patterns: string[];
-  type: string;
-  blob: Buffer;
-}
-
-/**
- * Parses a known_hosts file (OpenSSH's sshd(8) "SSH_KNOWN_HOSTS FILE
- * FORMAT"): plain, wildcard, negated and hashed host patterns, and the
- * `@revoked` and `@cert-authority` markers. Malformed lines are skipped.
- */
-function parseKnownHosts(text: string, file: string): KnownHost[] {
-  const entries: KnownHost[] = [];
-  for (const [i, raw] of text.split("\n").entries()) {
-    const fields = raw.trim().split(/\s+/);
-    if (fields[0] === "" || fields[0].startsWith("#")) continue;
-    let marker: KnownHost["marker"];
-    if (fields[0] === "@revoked" || fields[0] === "@cert-authority") {
-      marker = fields.shift()!.slice(1) as KnownHost["marker"];
-    } else if (fields[0].startsWith("@")) continue;
-    const [hosts, type, data] = fields;
-    if (data === undefined) continue;
-    const key = parseAuthorizedKey(`${type} ${data}`);
-    if (key === undefined) continue;
-    entries.push({
-      file,
-      line: i + 1,
-      marker,
-      patterns: hosts.split(","),
-      type,
-      blob: key.blob,
-    });
-  }
-  return entries;
-}
-
-/** OpenSSH's `*` and `?` host patterns. */
-function globMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, "i").test(name);
-}
-
-/** Whether a known_hosts line's host patterns name `name`. */
-function hostMatches(patterns: readonly string[], name: string): boolean {
-  let matched = false;
-  for (const pattern of patterns) {
-    if (pattern.startsWith("|1|")) {
-      const [, , salt, hash] = pattern.split("|");
-      if (salt === undefined || hash === undefined) continue;
-      const mac = createHmac("sha1", Buffer.from(salt, "base64"))
-        .update(name).digest("base64");
-      if (mac === hash) matched = true;
-    } else if (pattern.startsWith("!")) {
-      if (globMatch(pattern.slice(1), name)) return false;
-    } else if (globMatch(pattern, name)) matched = true;
-  }
-  return matched;
-}
-
-/** The name a host goes by in known_hosts: `host`, or `[host]:port`. */
-function knownHostsName(host: string, port: number): string {
-  return port === DEFAULT_SFTP_PORT ? host : `[${host}]:${port}`;
-}
-
-/** Host key algorithms (ssh2 names) that use keys of each type. */
-const HOST_KEY_ALGORITHMS: Readonly<Record<string, readonly string[]>> = {
-  "ssh-ed25519": ["ssh-ed25519"],
-  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
-  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
-  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
-  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
-};
-
-/** What decides whether a server's host key is accepted. */
-export interface HostKeyPolicy {
-  /**
-   * Host key algorithms to offer first: those of the keys on record for
-   * the host, so that the server shows one of them (as OpenSSH does).
-   */
-  readonly preferred: readonly string[];
-  /**
-   * Checks the key the server showed.
-   *
-   * @param blob The host key in SSH wire format.
-   * @returns undefined when accepted, else why not, with what to do.
-   */
-  check(blob: Uint8Array): string | undefined;
-}
-
-/**
- * The host key check of a connection: the pinned `host-key` if any, else
- * the known_hosts files (missing ones count as empty), else none with
- * `skip-verify`.
- *
- * @param settings The connection's settings.
- * @param files The contents of the known_hosts files that exist, by path.
- * @returns The policy.
- *
- * @example An unknown host is refused with its fingerprint
- * ```ts
- * import { hostKeyPolicy, parseSftpUrl } from "./sftp_client.ts";
- * import assert from "node:assert/strict";
- * const s = parseSftpUrl("sftp://me@host/db", { HOME: "/home/me" });
- * const policy = hostKeyPolicy(s, new Map());
- * const blob = new Uint8Array([0, 0, 0, 11, ...new TextEncoder().encode("ssh-ed25519"), 0, 0, 0, 32, ...new Uint8Array(32)]);
- * assert.match(policy.check(blob)!, /is not known.*SHA256:/);
- * ```
- */
-export function hostKeyPolicy(
-  settings: SftpSettings,
-  files: ReadonlyMap<string, string>,
-): HostKeyPolicy {
-  const name = knownHostsName(settings.host, settings.port);
-  const where = `SFTP host key of "${name}"`;
-  const line = (blob: Uint8Array) =>
-    `${name} ${keyType(blob)} ${Buffer.from(blob).toString("base64")}`;
-  const shown = (blob: Uint8Array) =>
-    `${typeLabel(keyType(blob))} key ${sshFingerprint(blob)}`;
-  if (settings.skipVerify) return { preferred: [], check: () => undefined };
-  if (settings.hostKey !== undefined) {
-    const pinned = parseAuthorizedKey(settings.hostKey)!;
-    return {
-      preferred: HOST_KEY_ALGORITHMS[pinned.type] ?? [],
-      check: (blob) =>
-        pinned.blob.equals(blob)
-          ? undefined
-          : `${where} does not match host-key (${
-            shown(pinned.blob)
-          }): the server showed ${
-            shown(blob)
-          }; if the server's key was replaced, set host-key to "${
-            line(blob).slice(name.length + 1)
-          }"`,
-    };
-  }
-  const entries = [...files].flatMap(([file, text]) =>
-    parseKnownHosts(text, file)
-  ).filter((e) => hostMatches(e.patterns, name));
-  const trusted = entries.filter((e) => e.marker === undefined);
-  const preferred = [
-    ...new Set(trusted.flatMap((e) => HOST_KEY_ALGORITHMS[e.type] ?? [])),
-  ];
-  const userFile = settings.knownHosts[0] ?? "~/.ssh/known_hosts";
-  return {
-    preferred,
-    check(blob) {
-      const revoked = entries.find((e) =>
-        e.marker === "revoked" && e.blob.equals(blob)
-      );
-      if (revoked !== undefined) {
-        return `${where} is revoked (${
-          shown(blob)
-        }, "${revoked.file}" line ${revoked.line}): the server must get a new key`;
-      }
-      if (trusted.some((e) => e.blob.equals(blob))) return undefined;
-      if (trusted.length > 0) {
-        const old = trusted.find((e) => e.type === keyType(blob)) ??
-          trusted[0];
-        return `${where} has CHANGED: the server showed ${
-          shown(blob)
-        }, but "${old.file}" line ${old.line} has ${
-          shown(old.blob)
-        } (someone may be intercepting the connection); if the key was replaced on purpose, remove the old one with \`ssh-keygen -R "${name}" -f ${old.file}\` and add the line "${
-          line(blob)
-        }"`;
-      }
-      return `${where} is not known (${shown(blob)}; known_hosts: ${
-        settings.knownHosts.map((f) => `"${f}"`).join(", ")
-      }): check the fingerprint with the server's administrator, then trust it by adding the line "${
-        line(blob)
-      }" to ${userFile} (or \`ssh-keyscan -p ${settings.port} ${settings.host} >> ${userFile}\`), or pin it with host-key=, or turn checking off with skip-verify=true (insecure)`;
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------
@@ -580,9 +329,6 @@ const CHUNKS_IN_FLIGHT = 8;
 /** LTX files kept open per connection; older handles are closed first. */
 const MAX_OPEN_FILES = 64;
 
-/** How often every candidate directory is listed again, in ms. */
-const LAYOUT_PROBE_MS = 60_000;
-
 /** Default private keys, tried when neither a password nor a key is set. */
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
@@ -620,11 +366,8 @@ export class SftpReplicaClient implements ReplicaClient {
   #connection: Promise<Connection> | undefined;
   /** Candidate replica directories: absolute first, then home-relative. */
   #roots: string[];
-  /** Indexes in #roots where files were found. */
-  #rootsSeen = new Set<number>();
-  #probeAt = 0;
-  /** Where each listed file lies, by `<level>/<name>`. */
-  #paths = new Map<string, string>();
+  /** The roots listed, and where each listed file lies. */
+  #listing: LayoutListing;
   #closed = false;
 
   /**
@@ -633,14 +376,16 @@ export class SftpReplicaClient implements ReplicaClient {
    * @throws {ReplicaUrlError} When the URL is malformed.
    */
   constructor(url: string, options: SftpClientOptions = {}) {
-    this.url = redact(url);
+    this.url = redactUrl(url);
     this.#env = options.env ?? readVariables(SFTP_VARIABLES);
     this.settings = parseSftpUrl(url, this.#env);
-    this.#retryBudgetMs = options.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = options.requestTimeoutMs ??
-      DEFAULT_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits(options));
     const { path, homePath } = this.settings;
     this.#roots = path === undefined ? [homePath] : [path, homePath];
+    this.#listing = new LayoutListing(this.#roots.length);
   }
 
   /** `user@host:port`, for messages. */
@@ -665,40 +410,28 @@ export class SftpReplicaClient implements ReplicaClient {
    * in one, and both again once a minute; a missing directory has no
    * files.
    */
-  async listFiles(
+  listFiles(
     level: number,
     options: RetryOptions = {},
   ): Promise<LtxFileInfo[]> {
-    const now = Date.now();
-    const probe = this.#rootsSeen.size === 0 || now >= this.#probeAt;
-    const roots = this.#roots.map((_, i) => i).filter((i) =>
-      probe || this.#rootsSeen.has(i)
-    );
-    const listed = await Promise.all(
-      roots.map((root) => this.#listDir(this.#levelDir(root, level), options)),
-    );
-    const files = new Map<string, LtxFileInfo>();
-    for (const [i, found] of listed.entries()) {
-      if (found.length > 0) {
-        this.#rootsSeen.add(roots[i]);
-        if (probe) this.#probeAt = now + LAYOUT_PROBE_MS;
-      }
-      const dir = this.#levelDir(roots[i], level);
-      for (const { name, attrs } of found) {
+    return this.#listing.list(async (root) => {
+      const dir = this.#levelDir(root, level);
+      const found: Placed[] = [];
+      for (const { name, attrs } of await this.#listDir(dir, options)) {
         const txids = parseFileName(name);
-        if (txids === undefined || files.has(name)) continue;
-        files.set(name, {
-          level,
-          ...txids,
-          size: attrs.size,
-          createdAt: attrs.mtime * 1000,
+        if (txids === undefined) continue;
+        found.push({
+          file: {
+            level,
+            ...txids,
+            size: attrs.size,
+            createdAt: attrs.mtime * 1000,
+          },
+          where: `${dir}/${name}`,
         });
-        this.#paths.set(`${level}/${name}`, `${dir}/${name}`);
       }
-    }
-    return [...files.values()].sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+      return found;
+    });
   }
 
   #listDir(
@@ -721,16 +454,10 @@ export class SftpReplicaClient implements ReplicaClient {
   }
 
   #pathOf(file: LtxFileName): string {
-    const name = formatFileName(file.minTxid, file.maxTxid);
-    return this.#paths.get(`${file.level}/${name}`) ??
-      `${this.#levelDir(this.#writeRoot(), file.level)}/${name}`;
-  }
-
-  /** Where new files go: where files were found, else the first candidate. */
-  #writeRoot(): number {
-    return this.#rootsSeen.has(0) || this.#rootsSeen.size === 0
-      ? 0
-      : [...this.#rootsSeen][0];
+    return this.#listing.where(file) ??
+      `${this.#levelDir(this.#listing.writeCandidate, file.level)}/${
+        formatFileName(file.minTxid, file.maxTxid)
+      }`;
   }
 
   /** {@inheritDoc ReplicaClient.readRange} */
@@ -829,7 +556,7 @@ export class SftpReplicaClient implements ReplicaClient {
     bytes: Uint8Array,
     options: RetryOptions = {},
   ): Promise<void> {
-    const root = this.#writeRoot();
+    const root = this.#listing.writeCandidate;
     const dir = this.#levelDir(root, file.level);
     const name = formatFileName(file.minTxid, file.maxTxid);
     const path = `${dir}/${name}`;
@@ -885,7 +612,7 @@ export class SftpReplicaClient implements ReplicaClient {
         if (there === undefined) throw error;
         const same = there.size === bytes.length &&
           await this.#readWhole(c, path, bytes.length).then(
-            (b) => b.every((x, i) => x === bytes[i]),
+            (b) => sameBytes(b, bytes),
             () => false,
           );
         if (!same) {
@@ -895,8 +622,7 @@ export class SftpReplicaClient implements ReplicaClient {
           );
         }
       }
-      this.#paths.set(`${file.level}/${name}`, path);
-      this.#rootsSeen.add(root);
+      this.#listing.place(file, path, root);
     }, options);
   }
 
@@ -1208,42 +934,30 @@ export class SftpReplicaClient implements ReplicaClient {
     c.client.destroy();
   }
 
-  async #retry<T>(
+  #retry<T>(
     what: string,
     op: (connection: Connection) => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      let c: Connection | undefined;
+    // Each request bounds its own wait (see #request).
+    return retryWithin(async () => {
+      let c: Connection;
       try {
         c = await this.#connect();
+      } catch (error) {
+        throw this.#classify(what, error, true);
+      }
+      try {
         return await op(c);
       } catch (error) {
-        const classified = this.#classify(what, error, c === undefined);
-        if (
-          classified.retryable && c !== undefined && isConnectionError(error)
-        ) {
-          this.#drop(c);
-        }
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (!classified.retryable || elapsed + delay >= budgetMs) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
+        const classified = this.#classify(what, error, false);
+        if (classified.retryable && isConnectionError(error)) this.#drop(c);
+        throw classified;
       }
-    }
+    }, {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      classify: (error) => this.#classify(what, error, false),
+    });
   }
 
   #classify(what: string, error: unknown, connecting: boolean): StorageError {

@@ -25,6 +25,10 @@ import { Agent as HttpsAgent } from "node:https";
 import type { AuthType, WebDAVClient } from "webdav";
 import { formatFileName, ltxDir, parseFileName } from "../ltx/mod.ts";
 import { readVariables } from "./_env.ts";
+import { parseReplicaUrl, urlPath } from "./_options.ts";
+import { confirmWritten } from "./_create_only.ts";
+import { byMinTxid } from "./_layouts.ts";
+import { retryLimits, retryWithin } from "./_retry.ts";
 import { FileExistsError, ReplicaUrlError, StorageError } from "./errors.ts";
 import type {
   LtxFileInfo,
@@ -39,12 +43,6 @@ export const WEBDAV_VARIABLES: readonly string[] = [
   "LITESTREAM_WEBDAV_USERNAME",
   "LITESTREAM_WEBDAV_PASSWORD",
 ];
-
-/** Default bound on the time one operation may spend retrying, in ms. */
-export const DEFAULT_WEBDAV_RETRY_BUDGET_MS = 10_000;
-
-/** Default timeout of one HTTP request, in ms. */
-export const DEFAULT_WEBDAV_REQUEST_TIMEOUT_MS = 5_000;
 
 /**
  * How old a create-only upload's lock collection must be, by the server's
@@ -87,14 +85,7 @@ export function parseWebDavUrl(
   url: string,
   env: Record<string, string | undefined> = readVariables(WEBDAV_VARIABLES),
 ): WebDavSettings {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ReplicaUrlError(`Invalid replica URL "${redactUrl(url)}"`, {
-      cause,
-    });
-  }
+  const parsed = parseReplicaUrl(url);
   const scheme = parsed.protocol.replace(/:$/, "").toLowerCase();
   if (scheme !== "webdav" && scheme !== "webdavs") {
     throw new ReplicaUrlError(
@@ -112,7 +103,7 @@ export function parseWebDavUrl(
   }
   const settings: WebDavSettings = {
     endpoint: `${scheme === "webdavs" ? "https" : "http"}://${parsed.host}`,
-    path: decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, ""),
+    path: urlPath(parsed),
   };
   const fromUrl = parsed.username !== "";
   const username = fromUrl
@@ -200,10 +191,10 @@ export class WebDavReplicaClient implements ReplicaClient {
   constructor(url: string, options: WebDavClientOptions = {}) {
     this.url = redactUrl(url);
     this.settings = parseWebDavUrl(url, options.env);
-    this.#retryBudgetMs = options.retryBudgetMs ??
-      DEFAULT_WEBDAV_RETRY_BUDGET_MS;
-    this.#requestTimeoutMs = options.requestTimeoutMs ??
-      DEFAULT_WEBDAV_REQUEST_TIMEOUT_MS;
+    ({
+      retryBudgetMs: this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    } = retryLimits(options));
   }
 
   /** The authentication scheme in use, once the server has asked for one. */
@@ -375,9 +366,7 @@ export class WebDavReplicaClient implements ReplicaClient {
         createdAt: Number.isNaN(modified) ? 0 : modified,
       });
     }
-    return files.sort((a, b) =>
-      a.minTxid < b.minTxid ? -1 : a.minTxid > b.minTxid ? 1 : 0
-    );
+    return files.sort(byMinTxid);
   }
 
   /**
@@ -501,16 +490,19 @@ export class WebDavReplicaClient implements ReplicaClient {
     }
     if (moved.status === 201 || moved.status === 204) return;
     if (moved.status === 412) await this.#remove(temp);
-    const there = await this.readRange(
-      { ...file, size: bytes.length, createdAt: 0 },
-      0,
-      bytes.length,
-    ).catch(() => undefined);
-    if (there === undefined || !there.every((b, i) => b === bytes[i])) {
-      throw new FileExistsError(
-        `WebDAV "${path}" (${this.url}) exists: another writer made it first`,
-      );
-    }
+    await confirmWritten(
+      bytes,
+      () =>
+        this.readRange(
+          { ...file, size: bytes.length, createdAt: 0 },
+          0,
+          bytes.length,
+        ),
+      () =>
+        new FileExistsError(
+          `WebDAV "${path}" (${this.url}) exists: another writer made it first`,
+        ),
+    );
   }
 
   /**
@@ -602,42 +594,16 @@ export class WebDavReplicaClient implements ReplicaClient {
     this.#httpsAgent.destroy();
   }
 
-  async #retry<T>(
+  #retry<T>(
     what: string,
     op: (signal: AbortSignal) => Promise<T>,
     options: RetryOptions = {},
   ): Promise<T> {
-    const budgetMs = options.retryBudgetMs ?? this.#retryBudgetMs;
-    const start = Date.now();
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(),
-        this.#requestTimeoutMs,
-      );
-      try {
-        return await op(controller.signal);
-      } catch (error) {
-        const classified = this.#classify(what, error);
-        const elapsed = Date.now() - start;
-        const delay = Math.min(1000, 25 * 2 ** (attempt - 1)) *
-          (0.5 + Math.random() / 2);
-        if (!classified.retryable || elapsed + delay >= budgetMs) {
-          if (classified.retryable && attempt > 1) {
-            throw new StorageError(
-              `${classified.message} (gave up after ${attempt} attempts in ${elapsed} ms)`,
-              { cause: classified.cause, retryable: true },
-            );
-          }
-          throw classified;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    return retryWithin(op, {
+      budgetMs: options.retryBudgetMs ?? this.#retryBudgetMs,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      classify: (error) => this.#classify(what, error),
+    });
   }
 
   #classify(what: string, error: unknown): StorageError {
