@@ -1,9 +1,12 @@
 /**
  * lsvfs: query a Litestream replica in place, with SQL, without restoring it.
  *
- * {@linkcode open} opens the latest state of a replica as a read-only SQLite
- * database: pages are read on demand from the replica's LTX files, cached in
- * the C shim, and kept current by polling between read transactions.
+ * {@linkcode open} opens the latest state of a replica as an SQLite database,
+ * read-only unless write mode is asked for (see below): pages are read on
+ * demand from the replica's LTX files, cached in the C shim, and kept
+ * current by polling between read transactions. Replicas may be on any of
+ * Litestream's backends (`file://`, `s3://`, `gs://`, `abs://`, `oss://`,
+ * `sftp://`, `nats://`, `webdav://`; see the README for their settings).
  * {@linkcode register} registers the VFS "litestream" for connections you
  * open yourself with `file:NAME?vfs=litestream&replica_url=...`.
  *
