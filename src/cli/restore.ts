@@ -8,18 +8,18 @@
  * @module
  */
 
+import { fetchPages } from "../engine/fetch_pages.ts";
 import { PageIndex } from "../engine/page_index.ts";
 import type { Replica } from "../engine/replica.ts";
 import { formatTime } from "../engine/time_travel.ts";
 import {
   CHECKSUM_FLAG,
-  decodeFrame,
   formatChecksum,
   formatTxid,
   lockPgno,
   pageChecksum,
 } from "../ltx/mod.ts";
-import type { LtxFileInfo, RangeRequest } from "../storage/mod.ts";
+import type { LtxFileInfo } from "../storage/mod.ts";
 import { type Command, UsageError } from "./command.ts";
 import {
   openReplica,
@@ -28,9 +28,6 @@ import {
   planFor,
   Progress,
 } from "./_inspect.ts";
-
-/** Bytes of frames fetched in one batch of range reads. */
-const BATCH_BYTES = 8 * 1024 * 1024;
 
 /** What {@linkcode restoreTo} wrote. */
 export interface Restored {
@@ -91,66 +88,34 @@ export function restoreTo(
   let sum = 0n;
   let done = 0;
   let fetched = 0;
-  let at = 0;
   onProgress(0, pgnos.length, 0);
-  while (at < pgnos.length) {
-    const requests: RangeRequest[] = [];
-    const runs: { first: number; count: number }[] = [];
-    let bytes = 0;
-    while (at < pgnos.length && bytes < BATCH_BYTES) {
-      const first = pgnos[at];
-      const slot = index.slotOf(first);
-      const offset = index.offsetOf(first);
-      let end = offset + index.sizeOf(first);
-      let count = 1;
-      while (
-        at + count < pgnos.length && pgnos[at + count] === first + count &&
-        index.slotOf(first + count) === slot &&
-        index.offsetOf(first + count) === end
-      ) {
-        end += index.sizeOf(first + count);
-        count++;
-      }
-      requests.push({
-        file: index.files[slot - 1],
-        offset,
-        length: end - offset,
-      });
-      runs.push({ first, count });
-      bytes += end - offset;
-      at += count;
+  for (
+    const { first, count, pages, fetched: bytes } of fetchPages(
+      replica,
+      index,
+      pgnos,
+      pageSize,
+    )
+  ) {
+    for (let i = 0; i < count; i++) {
+      sum ^= pageChecksum(
+        first + i,
+        pages.subarray(i * pageSize, (i + 1) * pageSize),
+      );
     }
-    const frames = replica.client.readRangesSync(requests);
-    runs.forEach(({ first, count }, r) => {
-      const name = replica.describe(requests[r].file);
-      const pages = new Uint8Array(count * pageSize);
-      let offset = 0;
-      for (let i = 0; i < count; i++) {
-        const size = index.sizeOf(first + i);
-        const out = pages.subarray(i * pageSize, (i + 1) * pageSize);
-        decodeFrame(frames[r].subarray(offset, offset + size), {
-          file: name,
-          pgno: first + i,
-          pageSize,
-          offset: requests[r].offset + offset,
-        }, out);
-        sum ^= pageChecksum(first + i, out);
-        offset += size;
-      }
-      if (first === 1) {
-        // A plain file in rollback-journal mode, not WAL.
-        pages[18] = 1;
-        pages[19] = 1;
-      }
-      file.seekSync((first - 1) * pageSize, Deno.SeekMode.Start);
-      let written = 0;
-      while (written < pages.length) {
-        written += file.writeSync(pages.subarray(written));
-      }
-      done += count;
-      fetched += frames[r].length;
-      onProgress(done, pgnos.length, fetched);
-    });
+    if (first === 1) {
+      // A plain file in rollback-journal mode, not WAL.
+      pages[18] = 1;
+      pages[19] = 1;
+    }
+    file.seekSync((first - 1) * pageSize, Deno.SeekMode.Start);
+    let written = 0;
+    while (written < pages.length) {
+      written += file.writeSync(pages.subarray(written));
+    }
+    done += count;
+    fetched += bytes;
+    onProgress(done, pgnos.length, fetched);
   }
   const expected = lastMeta.postApplyChecksum;
   const actual = pgnos.length === 0 ? 0n : sum | CHECKSUM_FLAG;

@@ -25,26 +25,23 @@
 import { Logger } from "../log/mod.ts";
 import {
   CHECKSUM_FLAG,
-  decodeFrame,
   formatChecksum,
   formatTxid,
   lockPgno,
   pageChecksum,
   parseChecksum,
 } from "../ltx/mod.ts";
-import type { LtxFileInfo, RangeRequest } from "../storage/mod.ts";
+import type { LtxFileInfo } from "../storage/mod.ts";
 import { PageNotFoundError, TxidGapError } from "./errors.ts";
 import type { HydrationProgress, HydrationState } from "./hydration_state.ts";
 import { readAt, writeAt } from "./_file_io.ts";
+import { fetchPages } from "./fetch_pages.ts";
 import { PageIndex } from "./page_index.ts";
 import type { Replica } from "./replica.ts";
 import { restorePlan } from "./restore_plan.ts";
 
 /** What the metadata file's `format` field says. */
 const META_FORMAT = "lsvfs-hydration-1";
-
-/** Bytes of frames fetched in one batch of range reads. */
-const BATCH_BYTES = 8 * 1024 * 1024;
 
 /** How often progress is logged at DEBUG, in ms. */
 const PROGRESS_EVERY_MS = 1000;
@@ -269,7 +266,7 @@ export class Hydration {
     }
     let sum = 0n;
     let bytes = 0;
-    for (const run of this.#fetch(index, pgnos, pageSize)) {
+    for (const run of fetchPages(this.#replica, index, pgnos, pageSize)) {
       for (let i = 0; i < run.count; i++) {
         sum ^= pageChecksum(run.first + i, pageAt(run.pages, i, pageSize));
       }
@@ -330,7 +327,7 @@ export class Hydration {
     }
     state.startWork(pgnos.length, started);
     // Fetched before the file is locked, so readers keep it meanwhile.
-    const runs = [...this.#fetch(index, pgnos, pageSize)];
+    const runs = [...fetchPages(this.#replica, index, pgnos, pageSize)];
     while (!state.lockForWrite(WRITE_LOCK_WAIT_MS)) {
       if (state.stopRequested) return;
     }
@@ -405,72 +402,6 @@ export class Hydration {
       txid: files[files.length - 1].maxTxid,
       preApplyChecksum: first.preApplyChecksum,
     };
-  }
-
-  /**
-   * Fetches and decodes pages `pgnos` (ascending), in batches of range
-   * reads that each take the frames of consecutive pages lying back to back
-   * in one file; yields runs of consecutive pages.
-   */
-  *#fetch(
-    index: PageIndex,
-    pgnos: readonly number[],
-    pageSize: number,
-  ): Generator<
-    { first: number; count: number; pages: Uint8Array; fetched: number }
-  > {
-    let at = 0;
-    while (at < pgnos.length) {
-      const requests: RangeRequest[] = [];
-      const runs: { first: number; count: number }[] = [];
-      let bytes = 0;
-      while (at < pgnos.length && bytes < BATCH_BYTES) {
-        const first = pgnos[at];
-        const slot = index.slotOf(first);
-        const offset = index.offsetOf(first);
-        let end = offset + index.sizeOf(first);
-        let count = 1;
-        while (
-          at + count < pgnos.length && pgnos[at + count] === first + count &&
-          index.slotOf(first + count) === slot &&
-          index.offsetOf(first + count) === end
-        ) {
-          end += index.sizeOf(first + count);
-          count++;
-        }
-        requests.push({
-          file: index.files[slot - 1],
-          offset,
-          length: end - offset,
-        });
-        runs.push({ first, count });
-        bytes += end - offset;
-        at += count;
-      }
-      const frames = this.#replica.client.readRangesSync(requests);
-      for (let r = 0; r < runs.length; r++) {
-        const { first, count } = runs[r];
-        const file = requests[r].file;
-        const name = this.#replica.describe(file);
-        const pages = new Uint8Array(count * pageSize);
-        let offset = 0;
-        for (let i = 0; i < count; i++) {
-          const size = index.sizeOf(first + i);
-          decodeFrame(
-            frames[r].subarray(offset, offset + size),
-            {
-              file: name,
-              pgno: first + i,
-              pageSize,
-              offset: requests[r].offset + offset,
-            },
-            pageAt(pages, i, pageSize),
-          );
-          offset += size;
-        }
-        yield { first, count, pages, fetched: frames[r].length };
-      }
-    }
   }
 
   #writeMeta(held: Held, writing: boolean): void {
