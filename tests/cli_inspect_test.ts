@@ -6,25 +6,12 @@
 
 import assert from "node:assert/strict";
 import { makeLitestreamReplica } from "./_litestream.ts";
+import { runLsvfs } from "./_lsvfs.ts";
 import { S3RVER_ENV, startS3Server } from "./_s3.ts";
 import { Database as PlainDatabase } from "../src/sqlite/mod.ts";
 
-const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
-
-async function lsvfs(args: string[], env: Record<string, string> = {}) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+function lsvfs(args: string[], env: Record<string, string> = {}) {
+  return runLsvfs(args, { env });
 }
 
 const ROWS = 100;

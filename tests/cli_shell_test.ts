@@ -5,8 +5,7 @@
 
 import assert from "node:assert/strict";
 import { makeLitestreamReplica } from "./_litestream.ts";
-
-const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+import { LSVFS_MAIN, runLsvfs } from "./_lsvfs.ts";
 
 async function tmux(...args: string[]): Promise<{ code: number; out: string }> {
   const { code, stdout } = await new Deno.Command("tmux", {
@@ -83,7 +82,7 @@ Deno.test("lsvfs shell on a terminal: queries, continuation, dot commands, time 
 
     const command = [
       `LSVFS_HISTORY='${history}'`,
-      `'${Deno.execPath()}' run --allow-all '${MAIN}' shell 'file://${replica}'`,
+      `'${Deno.execPath()}' run --allow-all '${LSVFS_MAIN}' shell 'file://${replica}'`,
     ].join(" ");
     const start = await tmux(
       "new-session",
@@ -185,25 +184,11 @@ Deno.test("lsvfs shell with stdin piped: no prompts, statements and dot commands
     await makeLitestreamReplica(dir, [
       "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t (name) VALUES ('ada'), ('grace')",
     ]);
-    const run = async (input: string) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", MAIN, "shell", `file://${dir}`],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
+    const run = (input: string) =>
+      runLsvfs(["shell", `file://${dir}`], {
+        stdin: input,
         env: { LSVFS_HISTORY: `${dir}/never-written` },
-      }).spawn();
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(input));
-      await writer.close();
-      const { code, stdout, stderr } = await child.output();
-      const decoder = new TextDecoder();
-      return {
-        code,
-        stdout: decoder.decode(stdout),
-        stderr: decoder.decode(stderr),
-      };
-    };
+      });
     const ok = await run(
       "SELECT name FROM t\n ORDER BY id DESC;\n.txid\nSELECT 1 AS a; SELECT 2 AS b;\n.tables\nSELECT 3 AS c",
     );
@@ -228,22 +213,14 @@ Deno.test("lsvfs shell with stdin piped: no prompts, statements and dot commands
 });
 
 Deno.test("lsvfs shell --help has examples; a missing URL is a usage error", async () => {
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "shell", "--help"],
-    stdout: "piped",
-  }).output();
+  const { code, stdout: text } = await runLsvfs(["shell", "--help"]);
   assert.equal(code, 0);
-  const text = new TextDecoder().decode(stdout);
   assert.match(text, /Examples:\n\s+lsvfs shell file:/);
   assert.match(text, /\.schema \[table\]/);
-  const usage = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "shell"],
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+  const usage = await runLsvfs(["shell"]);
   assert.equal(usage.code, 2);
   assert.match(
-    new TextDecoder().decode(usage.stderr),
+    usage.stderr,
     /see lsvfs shell --help/,
   );
 });

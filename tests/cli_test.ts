@@ -2,27 +2,11 @@
 
 import assert from "node:assert/strict";
 import { makeLitestreamReplica } from "./_litestream.ts";
+import { runLsvfs } from "./_lsvfs.ts";
 import { Database as PlainDatabase } from "../src/sqlite/mod.ts";
 
-const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
-
-async function lsvfs(args: string[], stdin = "") {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code,
-    stdout: decoder.decode(stdout),
-    stderr: decoder.decode(stderr),
-  };
+function lsvfs(args: string[], stdin = "") {
+  return runLsvfs(args, { stdin });
 }
 
 Deno.test("lsvfs query prints rows as JSON in a pipe, CSV on request, and reads SQL from stdin", async () => {
