@@ -39,6 +39,16 @@
  * `LITESTREAM_BUFFER_PATH` (see "Write mode" below). A malformed value fails
  * the open with a message naming the parameter or variable.
  *
+ * Integrity (`{ verify }`, `verify`, `LSVFS_VERIFY`): LTX files are checked
+ * against their file checksum in a worker thread (`background`, the default
+ * for `file://` replicas and with hydration), before their pages are served
+ * (`strict`), or not at all (`off`, the default for remote replicas, where a
+ * check downloads the whole file). A bad file's pages fail with
+ * `SQLITE_CORRUPT` from then on. {@linkcode Database.status}
+ * (`PRAGMA litestream_status`) reports the view's TXID, lag, whether polls
+ * work (a failing one leaves the last good state in place, and says so),
+ * the files verified and bad, cache hits and misses, and bytes fetched.
+ *
  * Write mode (`{ write: true }`, `write_enabled`): SQLite writes as usual;
  * each COMMIT returns once its pages are fsync'd in the write buffer
  * (`buffer_path`), and at the sync interval (`sync_interval`, 1 s) the
@@ -75,14 +85,19 @@ import {
   BusyError,
   ConfigError,
   ConflictError,
+  CorruptFileError,
   Engine,
   PageNotFoundError,
   parseCount,
   parseDuration,
   parseLogLevel,
+  parseStatus,
+  parseVerification,
   ReplicaNotFoundError,
+  type ReplicaStatus,
   TimeTravelError,
   TxidGapError,
+  type Verification,
 } from "./src/engine/mod.ts";
 import type { LogLevel } from "./src/log/mod.ts";
 import { LtxError } from "./src/ltx/mod.ts";
@@ -108,16 +123,19 @@ export {
   type CacheStats,
   ConfigError,
   ConflictError,
+  CorruptFileError,
   type LogLevel,
   LtxError,
   PageNotFoundError,
   ReplicaNotFoundError,
+  type ReplicaStatus,
   ReplicaUrlError,
   SqliteError,
   Statement,
   StorageError,
   TimeTravelError,
   TxidGapError,
+  type Verification,
   type VfsRegistration,
 };
 
@@ -179,6 +197,18 @@ export interface OpenOptions extends RegisterOptions {
   diskCache?: string;
   /** Bound of the disk cache per replica, in bytes (`disk_cache_size`); 1 GiB by default. */
   diskCacheSize?: number;
+  /**
+   * How LTX files are checked against their file checksum (`verify`,
+   * `LSVFS_VERIFY`): `"off"`; `"background"`, every file of the view once,
+   * in a worker thread, after open and as new files arrive, a bad file's
+   * pages then failing with `SQLITE_CORRUPT` (a {@linkcode CorruptFileError}
+   * cause) and the file logged at ERROR; `"strict"`, each file checked
+   * whole before any of its pages is served. `"background"` by default for
+   * `file://` replicas and with hydration, else `"off"`: checking a remote
+   * file downloads all of it. Files that checked out are remembered for
+   * the life of the process, and in the disk cache when there is one.
+   */
+  verify?: Verification;
   /**
    * Write mode (Litestream's `write_enabled`, `LITESTREAM_WRITE_ENABLED`):
    * committed transactions are made durable in a local buffer file at
@@ -307,6 +337,19 @@ export class Database extends SqliteDatabase {
     return this.get<ReplicaState>(
       "SELECT litestream_txid() AS txid, litestream_time() AS time, litestream_lag() AS lag",
     )!;
+  }
+
+  /**
+   * The health of this connection's view (`PRAGMA litestream_status`): its
+   * TXID, time and lag, whether polls work (and why not), its files and
+   * their verification, the page cache's hits and misses, and the bytes
+   * read from the replica.
+   *
+   * @returns The status.
+   * @throws {SqliteError} When the database does not use the VFS.
+   */
+  status(): ReplicaStatus {
+    return parseStatus(String(this.values("PRAGMA litestream_status")[0][0]));
   }
 
   /**
@@ -463,6 +506,9 @@ export function open(replicaUrl: string, options: OpenOptions = {}): Database {
   }
   if (options.diskCacheSize !== undefined) {
     params.set("disk_cache_size", String(options.diskCacheSize));
+  }
+  if (options.verify !== undefined) {
+    params.set("verify", parseVerification(options.verify, "verify"));
   }
   const uri = `file:${
     encodeURIComponent(options.name ?? "replica.db")

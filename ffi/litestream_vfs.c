@@ -52,12 +52,15 @@
 **
 **   - PRAGMAs (SQLITE_FCNTL_PRAGMA): litestream_txid, litestream_time (get
 **     and set), litestream_lag, litestream_write_enabled, the hydration
-**     pragmas (litestream_hydration, _progress, _file), and any other
-**     litestream_* the engine answers; other pragmas never reach the port.
+**     pragmas (litestream_hydration, _progress, _file), litestream_status
+**     (the shim sends the file's page-cache counters as its value, in
+**     lsvfs_cache_stats() order, since cache hits never reach the engine),
+**     and any other litestream_* the engine answers; other pragmas never
+**     reach the port.
 **
 **   - SQL functions on every connection whose main database uses the VFS:
-**     litestream_txid(), litestream_time(), litestream_lag() and
-**     litestream_set_time(text) (SQLITE_DIRECTONLY). Each finds the main
+**     litestream_txid(), litestream_time(), litestream_lag(),
+**     litestream_status() and litestream_set_time(text) (SQLITE_DIRECTONLY). Each finds the main
 **     database's file with SQLITE_FCNTL_FILE_POINTER and makes the same
 **     port call as the PRAGMA. lsvfs_register_functions() registers them on
 **     a connection opened before the shim was loaded.
@@ -273,6 +276,9 @@ SQLITE_EXTENSION_INIT1
 
 /* Prefix of the pragmas the port answers. */
 #define LSVFS_PRAGMA_PREFIX "litestream_"
+
+/* The pragma whose value the shim fills in: its page-cache counters. */
+#define LSVFS_PRAGMA_STATUS "litestream_status"
 
 /* Number of counters lsvfs_cache_stats() can report. */
 #define LSVFS_NSTAT 9
@@ -2055,8 +2061,26 @@ static int lsvfsReadRange(LsvfsFile *p, unsigned char *zBuf, int iAmt,
 static int lsvfsPortPragma(LsvfsFile *p, const char *zName,
                            const char *zValue, char **pzResult, char **pzErr){
   int rc;
+  char zStat[LSVFS_NSTAT*21];
   *pzResult = 0;
   *pzErr = 0;
+  if( sqlite3_stricmp(zName, LSVFS_PRAGMA_STATUS)==0 ){
+    /* The engine never sees cache hits: send it the counters instead. */
+    sqlite3_uint64 aStat[LSVFS_NSTAT];
+    int i, n = 0;
+    if( zValue ){
+      *pzErr = sqlite3_mprintf("PRAGMA %s is read-only", zName);
+      return SQLITE_ERROR;
+    }
+    memset(aStat, 0, sizeof(aStat));
+    lsvfsFileAddStats(p, aStat);
+    for(i=0; i<LSVFS_NSTAT; i++){
+      sqlite3_snprintf((int)sizeof(zStat)-n, zStat+n, i ? " %llu" : "%llu",
+                       aStat[i]);
+      n += (int)strlen(zStat+n);
+    }
+    zValue = zStat;
+  }
   if( p->zPragmaOut==0 ){
     p->zPragmaOut = sqlite3_malloc(LSVFS_PRAGMA_OUT_SIZE);
     if( p->zPragmaOut==0 ) return SQLITE_NOMEM;
@@ -2783,6 +2807,7 @@ static const LsvfsSqlFunc aLsvfsSqlFunc[] = {
   { "litestream_txid", 0, 0, "litestream_txid", LSVFS_RESULT_TEXT },
   { "litestream_time", 0, 0, "litestream_time", LSVFS_RESULT_TEXT },
   { "litestream_lag", 0, 0, "litestream_lag", LSVFS_RESULT_INT },
+  { "litestream_status", 0, 0, "litestream_status", LSVFS_RESULT_TEXT },
   { "litestream_set_time", 1, SQLITE_DIRECTONLY, "litestream_time",
     LSVFS_RESULT_NULL },
 };

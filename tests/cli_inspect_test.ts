@@ -103,6 +103,14 @@ Deno.test("lsvfs info shows the replica's page size, pages, TXID and levels", as
   }
   assert.deepEqual(info.levels, [{ level: 0, files: 3, bytes }]);
   assert.ok(Date.parse(info.oldest_time) <= Date.parse(info.time));
+  // The health of a database opened on it.
+  assert.match(text.stdout, /poll: +ok\n/);
+  assert.match(text.stdout, /checksums: +background \(\d verified, 0 bad/);
+  assert.equal(info.status.txid, "0000000000000003");
+  assert.equal(info.status.poll, "ok");
+  assert.equal(info.status.files, 3);
+  assert.equal(info.status.levels, 1);
+  assert.equal(info.status.bad, 0);
 });
 
 Deno.test("lsvfs verify passes a sound replica and names each broken file", async () => {

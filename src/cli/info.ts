@@ -1,11 +1,13 @@
 /**
  * `lsvfs info <replica-url>`: the figures of a replica: page size, database
  * size, latest TXID and its time, the oldest time time travel reaches, the
- * files and bytes of each level.
+ * files and bytes of each level; and the health of a database opened on
+ * it, as `PRAGMA litestream_status` reports it.
  *
  * @module
  */
 
+import { open, type ReplicaStatus } from "../../mod.ts";
 import { restorePlan } from "../engine/restore_plan.ts";
 import { formatTime } from "../engine/time_travel.ts";
 import { formatTxid, SNAPSHOT_LEVEL } from "../ltx/mod.ts";
@@ -34,6 +36,8 @@ export interface ReplicaInfo {
   levels: { level: number; files: number; bytes: number }[];
   /** Files in all. */
   files: number;
+  /** A database opened on the replica: `PRAGMA litestream_status`. */
+  status: ReplicaStatus;
 }
 
 /**
@@ -53,6 +57,19 @@ function oldestStart(
   return oldest;
 }
 
+function describePoll(status: ReplicaStatus): string {
+  return status.poll === "failing"
+    ? `failing (${status.pollFailures} in a row): ${status.pollError}`
+    : status.poll;
+}
+
+function describeVerification(status: ReplicaStatus): string {
+  const counts =
+    `${status.verified} verified, ${status.bad} bad, ${status.pending} waiting`;
+  const bad = status.badError === null ? "" : `: ${status.badError}`;
+  return `${status.verification} (${counts})${bad}`;
+}
+
 /** `lsvfs info`. */
 export const infoCommand: Command = {
   name: "info",
@@ -61,7 +78,11 @@ export const infoCommand: Command = {
 
   Shows the replica's page size, database size (pages and bytes), latest
   TXID and its commit time, the oldest time that time travel can reach
-  (--at, litestream_set_time), and the files and bytes of each level.
+  (--at, litestream_set_time), and the files and bytes of each level. Then
+  the health of a database opened on it (PRAGMA litestream_status): whether
+  the replica can be polled, and how many of its files verification has
+  checked (LSVFS_VERIFY; background for file:// replicas, off for remote
+  ones; "lsvfs verify" checks every file now).
 
 Examples:
   lsvfs info s3://bucket/app
@@ -77,6 +98,7 @@ Examples:
     try {
       const files = replica.listAll();
       const plan = restorePlan(files, { url: replica.url });
+      using db = open(positional[0], { logLevel: "ERROR" });
       const last = plan[plan.length - 1];
       replica.prefetchHeaders(files);
       const header = replica.meta(last).header;
@@ -100,6 +122,7 @@ Examples:
           [level, v],
         ) => ({ level, ...v })),
         files: files.length,
+        status: db.status(),
       };
       if (json) {
         out(`${JSON.stringify(info, null, 2)}\n`);
@@ -117,6 +140,8 @@ Examples:
         ["latest TXID", `${info.txid} at ${info.time}`],
         ["oldest time", info.oldest_time ?? "none"],
         ["files", String(info.files)],
+        ["poll", describePoll(info.status)],
+        ["checksums", describeVerification(info.status)],
       ];
       out(lines.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}\n`).join(""));
       out(

@@ -9,11 +9,12 @@
  * @module
  */
 
-import { decodeFile, formatTxid, type LtxSummary } from "../ltx/mod.ts";
+import { formatTxid, type LtxSummary } from "../ltx/mod.ts";
 import { formatChecksum, SNAPSHOT_LEVEL } from "../ltx/mod.ts";
 import type { LtxFileInfo } from "../storage/mod.ts";
 import type { Replica } from "../engine/replica.ts";
 import { restorePlan } from "../engine/restore_plan.ts";
+import { FileCheck } from "../engine/verify_file.ts";
 import type { Command } from "./command.ts";
 import {
   formatBytes,
@@ -156,31 +157,19 @@ Examples:
           size += files[at].size;
           batch.push(files[at++]);
         }
-        const reads = replica.client.readRangesSync(
+        const reads = replica.readRanges(
           batch.map((file) => ({ file, offset: 0, length: file.size })),
         );
         batch.forEach((file, i) => {
-          const name = replica.describe(file);
+          const check = new FileCheck(file, replica.describe(file));
           try {
-            const decoded = decodeFile(reads[i], { file: name });
-            const { header } = decoded;
-            if (
-              header.minTxid !== file.minTxid || header.maxTxid !== file.maxTxid
-            ) {
-              throw new Error(
-                `its header says TXIDs ${formatTxid(header.minTxid)}-${
-                  formatTxid(header.maxTxid)
-                }, its name ${formatTxid(file.minTxid)}-${
-                  formatTxid(file.maxTxid)
-                }`,
-              );
-            }
-            summaries.set(file, decoded);
+            check.write(reads[i]);
+            summaries.set(file, check.end());
           } catch (error) {
             const message = error instanceof Error
               ? error.message
               : String(error);
-            problems.push({ file: name, problem: message });
+            problems.push({ file: replica.describe(file), problem: message });
           }
           done++;
           bytes += file.size;

@@ -13,6 +13,7 @@ import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import {
   DEFAULT_DISK_CACHE_SIZE,
   DEFAULT_MAX_IN_FLIGHT,
+  isRemoteUrl,
 } from "../storage/mod.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -70,7 +71,30 @@ export interface ReplicaConfig {
   readonly diskCache?: string;
   /** Bound of the disk cache per replica in bytes (`disk_cache_size`, `LSVFS_DISK_CACHE_SIZE`); 1 GiB by default. */
   readonly diskCacheSize: number;
+  /**
+   * How LTX files are checked against their file checksum (`verify`,
+   * `LSVFS_VERIFY`); see {@linkcode Verification}. `background` by default
+   * for `file://` replicas and whenever hydration is on, else `off`.
+   */
+  readonly verification: Verification;
 }
+
+/**
+ * How the engine checks the LTX files it serves against their file checksum:
+ * - `off`: not at all (each frame is still checked to decode to its page);
+ * - `background`: every file of the view once, in a worker thread, after
+ *   open and as new files arrive; a file that fails is marked bad, and reads
+ *   of its pages fail with `SQLITE_CORRUPT` from then on;
+ * - `strict`: a file is checked whole before any of its pages is served.
+ */
+export type Verification = "off" | "background" | "strict";
+
+/** The verification levels, as `verify` takes them. */
+export const VERIFICATIONS: readonly Verification[] = [
+  "off",
+  "background",
+  "strict",
+];
 
 const DURATION_UNITS: Record<string, number> = {
   ns: 1e-6,
@@ -195,6 +219,10 @@ const FAST_PATH: Setting = {
   param: "fast_path",
   variable: "LSVFS_FAST_PATH",
 };
+const VERIFY: Setting = {
+  param: "verify",
+  variable: "LSVFS_VERIFY",
+};
 
 /** A setting's value and the name it came by, for messages. */
 interface Found {
@@ -306,6 +334,24 @@ export function parseCount(text: string, name: string): number {
 }
 
 /**
+ * Parses a verification level: off, background or strict, in any case.
+ *
+ * @param text The value.
+ * @param name The setting's name, for the error message.
+ * @returns The level.
+ * @throws {ConfigError} When the text is none of those.
+ */
+export function parseVerification(text: string, name: string): Verification {
+  const level = text.trim().toLowerCase();
+  if ((VERIFICATIONS as readonly string[]).includes(level)) {
+    return level as Verification;
+  }
+  throw new ConfigError(
+    `Invalid ${name} "${text}": use off, background or strict`,
+  );
+}
+
+/**
  * Resolves the configuration of one database file: each setting from its
  * URI parameter (Litestream's names: `replica_url`, `poll_interval`,
  * `cache_size`, `log_level`, `write_enabled`, ...), else its environment
@@ -355,6 +401,8 @@ export function resolveConfig(
   const cacheSize = get(CACHE_SIZE);
   const maxInFlight = get(MAX_IN_FLIGHT);
   const logLevel = get(LOG_LEVEL);
+  const hydrationEnabled = flag(HYDRATION_ENABLED);
+  const verify = get(VERIFY);
   const config: ReplicaConfig = {
     replicaUrl,
     pollIntervalMs: duration(POLL_INTERVAL, DEFAULT_POLL_INTERVAL_MS),
@@ -371,7 +419,7 @@ export function resolveConfig(
     writeEnabled: flag(WRITE_ENABLED),
     syncIntervalMs: duration(SYNC_INTERVAL, DEFAULT_SYNC_INTERVAL_MS),
     bufferPath: get(BUFFER_PATH)?.value,
-    hydrationEnabled: flag(HYDRATION_ENABLED),
+    hydrationEnabled,
     hydrationPath: get(HYDRATION_PATH)?.value,
     diskCache: get(DISK_CACHE)?.value,
     diskCacheSize: get(DISK_CACHE_SIZE) === undefined
@@ -379,6 +427,12 @@ export function resolveConfig(
       : parseCacheSize(get(DISK_CACHE_SIZE)!.value, get(DISK_CACHE_SIZE)!.name),
     fastPath: get(FAST_PATH) === undefined ||
       parseBoolean(get(FAST_PATH)!.value, get(FAST_PATH)!.name),
+    // Remote replicas: checking a file means downloading all of it.
+    verification: verify !== undefined
+      ? parseVerification(verify.value, verify.name)
+      : !isRemoteUrl(replicaUrl) || hydrationEnabled
+      ? "background"
+      : "off",
   };
   return config;
 }

@@ -79,7 +79,27 @@ Deno.test("resolveConfig() has Litestream's defaults", () => {
     fastPath: true,
     diskCache: undefined,
     diskCacheSize: 1024 * 1024 * 1024,
+    verification: "background",
   });
+});
+
+Deno.test("resolveConfig() verifies local replicas and hydration by default, not remote ones", () => {
+  const verification = (params: Record<string, string>, variable?: string) =>
+    resolveConfig(
+      new Map(Object.entries(params)),
+      (name) => name === "LSVFS_VERIFY" ? variable : undefined,
+    ).verification;
+  assert.equal(verification({ replica_url: "/var/replica" }), "background");
+  assert.equal(verification({ replica_url: "s3://b/db" }), "off");
+  assert.equal(
+    verification({ replica_url: "s3://b/db", hydration_enabled: "true" }),
+    "background",
+  );
+  assert.equal(verification({ replica_url: "s3://b/db" }, "Strict"), "strict");
+  assert.equal(
+    verification({ replica_url: "file:///r", verify: "off" }, "strict"),
+    "off",
+  );
 });
 
 Deno.test("resolveConfig() treats an empty variable as unset", () => {
@@ -120,6 +140,11 @@ Deno.test("resolveConfig() rejects invalid values, naming the variable or parame
     /^Invalid LITESTREAM_LOG_LEVEL "LOUD": use DEBUG, INFO, WARN or ERROR$/,
   );
   rejects({}, { log_level: "trace" }, /^Invalid log_level "trace"/);
+  rejects(
+    {},
+    { verify: "paranoid" },
+    /^Invalid verify "paranoid": use off, background or strict/,
+  );
   rejects(
     { LITESTREAM_POLL_INTERVAL: "soon" },
     {},

@@ -18,6 +18,7 @@ import type { DatabaseFile } from "./database_file.ts";
 import { ConfigError } from "./errors.ts";
 import { Hydrator } from "./hydrator.ts";
 import { Replica } from "./replica.ts";
+import { Verifier } from "./verifier.ts";
 import { ReplicaView } from "./view.ts";
 import { defaultBufferPath, Writer } from "./writer.ts";
 
@@ -42,7 +43,13 @@ export class Engine {
   #ticker: ReturnType<typeof setInterval> | undefined;
   #replicas = new Map<
     string,
-    { replica: Replica; files: number; hydrator?: Hydrator; writer: Writer }
+    {
+      replica: Replica;
+      files: number;
+      hydrator?: Hydrator;
+      verifier?: Verifier;
+      writer: Writer;
+    }
   >();
 
   /** @param options Environment lookup, clock, log sink. */
@@ -119,6 +126,7 @@ export class Engine {
       logFile?.release();
       if (entry === undefined || --entry.files > 0) return;
       entry.hydrator?.close();
+      entry.verifier?.close();
       entry.replica.close();
       if (this.#replicas.size === 1) this.#stopTicking();
       this.#replicas.delete(key);
@@ -147,12 +155,16 @@ export class Engine {
             }),
         );
       }
+      if (config.verification !== "off") {
+        entry.verifier ??= new Verifier(entry.replica, config);
+      }
       const view = new ReplicaView(entry.replica, config, {
         now: this.#now,
         onClose: release,
         logger,
         hydrator: config.hydrationEnabled ? entry.hydrator : undefined,
         writer: entry.writer,
+        verifier: entry.verifier,
         write: config.writeEnabled
           ? {
             bufferPath: config.bufferPath ??

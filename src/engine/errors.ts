@@ -140,3 +140,26 @@ export class ConflictError extends Error {
     this.bufferPath = bufferPath;
   }
 }
+
+/**
+ * An LTX file failed verification (`verify=background` or `strict`): its
+ * pages are not served from then on.
+ */
+export class CorruptFileError extends Error {
+  /** The file, as its replica URL and path. */
+  readonly file: string;
+
+  /**
+   * @param file The file, as its replica URL and path.
+   * @param reason What verification found, naming the file.
+   * @param options Standard error options.
+   */
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super(
+      `Not serving pages of a corrupt LTX file: ${reason} (lsvfs verify checks the whole replica)`,
+      options,
+    );
+    this.name = "CorruptFileError";
+    this.file = file;
+  }
+}

@@ -71,7 +71,7 @@ export function* fetchPages(
       bytes += end - offset;
       at += count;
     }
-    const frames = replica.client.readRangesSync(requests);
+    const frames = replica.readRanges(requests);
     for (let r = 0; r < runs.length; r++) {
       const { first, count } = runs[r];
       const name = replica.describe(requests[r].file);

@@ -12,14 +12,14 @@
  */
 
 import { workerData } from "node:worker_threads";
-import { acquireLogFile, Logger, type LogLevel } from "../log/mod.ts";
 import { openSyncReplicaClient } from "../storage/mod.ts";
 import { Hydration } from "./hydration.ts";
 import { HydrationState } from "./hydration_state.ts";
 import { Replica } from "./replica.ts";
+import { workerLogger, type WorkerLogSettings } from "./_worker_log.ts";
 
 /** What the engine hands the worker. */
-export interface HydrationWorkerData {
+export interface HydrationWorkerData extends WorkerLogSettings {
   /** The replica URL, with any credentials it carries. */
   url: string;
   /** The hydration file. */
@@ -32,12 +32,6 @@ export interface HydrationWorkerData {
   pollIntervalMs: number;
   /** Range reads at once against a remote replica. */
   maxInFlight: number;
-  /** The log level. */
-  logLevel: LogLevel;
-  /** The log file, if one is configured; standard error otherwise. */
-  logFile?: string;
-  /** Fields of every log line (the replica). */
-  fields: Record<string, string>;
 }
 
 /** How long to wait after a failure before trying again, at most, in ms. */
@@ -45,14 +39,7 @@ const MAX_BACKOFF_MS = 30_000;
 
 function run(data: HydrationWorkerData): void {
   const state = new HydrationState(data.state);
-  const logFile = data.logFile === undefined
-    ? undefined
-    : acquireLogFile(data.logFile);
-  const logger = new Logger({
-    level: data.logLevel,
-    sink: logFile,
-    fields: { ...data.fields, hydration: data.path },
-  });
+  const { logger, logFile } = workerLogger(data, { hydration: data.path });
   const replica = new Replica(
     openSyncReplicaClient(data.url, { maxInFlight: data.maxInFlight }),
   );

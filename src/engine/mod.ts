@@ -34,14 +34,24 @@ export {
   parseCount,
   parseDuration,
   parseLogLevel,
+  parseVerification,
   readEnv,
   type ReplicaConfig,
   resolveConfig,
+  type Verification,
+  VERIFICATIONS,
 } from "./config.ts";
+export {
+  formatStatus,
+  parseCacheCounters,
+  parseStatus,
+  type ReplicaStatus,
+} from "./status.ts";
 export {
   BusyError,
   ConfigError,
   ConflictError,
+  CorruptFileError,
   PageNotFoundError,
   ReadOnlyError,
   ReplicaNotFoundError,

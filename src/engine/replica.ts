@@ -36,6 +36,8 @@ export interface FileMeta {
   readonly index: FileIndex;
   /** The database checksum after the file; 0 when untracked. */
   readonly postApplyChecksum: bigint;
+  /** The file checksum its trailer states (checked only by verification). */
+  readonly fileChecksum: bigint;
 }
 
 /** A replica and the metadata read from it so far. */
@@ -47,6 +49,7 @@ export class Replica {
   #headers = new Map<string, Header>();
   /** Names by file: reads name their file in errors, and this is the hot path. */
   #names = new WeakMap<LtxFileInfo, string>();
+  #bytesFetched = 0;
 
   /** @param client The storage client; the replica closes it. */
   constructor(client: SyncReplicaClient) {
@@ -56,6 +59,44 @@ export class Replica {
   /** The replica URL, credentials removed. */
   get url(): string {
     return this.client.url;
+  }
+
+  /** Bytes read from the replica's files so far through this object. */
+  get bytesFetched(): number {
+    return this.#bytesFetched;
+  }
+
+  /**
+   * Reads a range of a file, counted in {@linkcode Replica.bytesFetched}.
+   *
+   * @param file The LTX file.
+   * @param offset The first byte.
+   * @param length How many bytes.
+   * @param out Where to put them, at least `length` long; a new array if omitted.
+   * @returns The bytes (a view of `out` when given).
+   */
+  readRange(
+    file: LtxFileInfo,
+    offset: number,
+    length: number,
+    out?: Uint8Array,
+  ): Uint8Array {
+    const bytes = this.client.readRangeSync(file, offset, length, out);
+    this.#bytesFetched += length;
+    return bytes;
+  }
+
+  /**
+   * Reads many ranges in one batch (in parallel against remote storage),
+   * counted in {@linkcode Replica.bytesFetched}.
+   *
+   * @param requests The ranges.
+   * @returns Their bytes, in request order.
+   */
+  readRanges(requests: readonly RangeRequest[]): Uint8Array[] {
+    const reads = this.client.readRangesSync(requests);
+    for (const r of requests) this.#bytesFetched += r.length;
+    return reads;
   }
 
   /**
@@ -123,7 +164,7 @@ export class Replica {
         requests.push(tailRequest(file, Math.min(file.size, TAIL_GUESS)));
       }
     }
-    const reads = this.client.readRangesSync(requests);
+    const reads = this.readRanges(requests);
     const heads: Uint8Array[] = [];
     const tails: Uint8Array[] = [];
     let next = 0;
@@ -144,7 +185,7 @@ export class Replica {
       if (needed > tails[i].length) short.push(i);
     });
     if (short.length > 0) {
-      const longer = this.client.readRangesSync(
+      const longer = this.readRanges(
         short.map((i) =>
           tailRequest(
             missing[i],
@@ -193,7 +234,7 @@ export class Replica {
       return !this.#meta.has(key) && !this.#headers.has(key);
     });
     if (missing.length === 0) return;
-    const heads = this.client.readRangesSync(
+    const heads = this.readRanges(
       missing.map((file) => ({ file, offset: 0, length: HEADER_SIZE })),
     );
     missing.forEach((file, i) => {
@@ -268,7 +309,9 @@ function parseMeta(
 ): FileMeta {
   const header = decodeHeader(head, name);
   validateHeader(header, name);
-  const { index, postApplyChecksum } = decodeTail(tail, size, { file: name });
+  const { index, postApplyChecksum, fileChecksum } = decodeTail(tail, size, {
+    file: name,
+  });
   const pgnos = new Uint32Array(index.length);
   const offsets = new Float64Array(index.length);
   const sizes = new Uint32Array(index.length);
@@ -277,5 +320,10 @@ function parseMeta(
     offsets[i] = entry.offset;
     sizes[i] = entry.size;
   });
-  return { header, index: { pgnos, offsets, sizes }, postApplyChecksum };
+  return {
+    header,
+    index: { pgnos, offsets, sizes },
+    postApplyChecksum,
+    fileChecksum,
+  };
 }

@@ -33,9 +33,18 @@ import { formatTime, parseTargetTime, planAtTime } from "./time_travel.ts";
 import type { Hydrator } from "./hydrator.ts";
 import { encodeLocalMap, LOCAL_FILE, LOCAL_FRAMES } from "./local_map.ts";
 import type { BaseState, Writer, WriterView, WriteSettings } from "./writer.ts";
+import type { Verifier } from "./verifier.ts";
+import {
+  formatStatus,
+  parseCacheCounters,
+  type ReplicaStatus,
+} from "./status.ts";
 
 /** How many times a read is retried after its file vanished (compaction). */
 const MAX_READ_RETRIES = 3;
+
+/** How often a poll that keeps failing the same way is logged again, in ms. */
+const POLL_FAILURE_LOG_MS = 60_000;
 
 /** The page size of a new database until its first write sets one. */
 const NEW_DATABASE_PAGE_SIZE = 4096;
@@ -53,6 +62,11 @@ export interface ReplicaViewOptions {
   /** The replica's write mode, which every view of it attaches to. */
   writer?: Writer;
   /**
+   * The replica's verification, when the view's level is not `off`
+   * (`ReplicaViewConfig.verification`).
+   */
+  verifier?: Verifier;
+  /**
    * The write settings when the file is open for writing; an empty
    * replica then opens as a new database.
    */
@@ -62,7 +76,7 @@ export interface ReplicaViewOptions {
 /** The settings a view uses. */
 export type ReplicaViewConfig =
   & Pick<ReplicaConfig, "replicaUrl" | "pollIntervalMs">
-  & Partial<Pick<ReplicaConfig, "fastPath">>;
+  & Partial<Pick<ReplicaConfig, "fastPath" | "verification">>;
 
 /** The state of the database at one TXID. */
 interface Snapshot {
@@ -102,6 +116,10 @@ export class ReplicaView implements DatabaseFile, WriterView {
   #lastPollAt: number;
   /** When the replica was last listed successfully (open, poll, LATEST). */
   #lastPollSuccess: number | undefined;
+  /** While polls fail: why, how many in a row, when last logged. */
+  #pollFailure: { error: string; count: number; loggedAt: number } | undefined;
+  /** The verifier's bad-file generation this view's content reflects. */
+  #badSeen = 0;
   #lockPgno: number;
   #frame = new Uint8Array(0);
   #readAhead = new ReadAhead();
@@ -115,6 +133,9 @@ export class ReplicaView implements DatabaseFile, WriterView {
   /** The local path of each file of the view's index, as the last read found them. */
   #localPaths: (string | undefined)[] = [];
   #writer: Writer | undefined;
+  #verifier: Verifier | undefined;
+  /** Whether files are verified before their pages are served. */
+  #strict: boolean;
   #writable: boolean;
   /** False once `PRAGMA litestream_write_enabled = false` turned writes off. */
   #writeOn = true;
@@ -149,6 +170,10 @@ export class ReplicaView implements DatabaseFile, WriterView {
     this.#log = options.logger ?? Logger.discard();
     this.#hydrator = options.hydrator;
     this.#writer = options.writer;
+    this.#verifier = config.verification === "off"
+      ? undefined
+      : options.verifier;
+    this.#strict = config.verification === "strict";
     this.#writable = options.writer !== undefined &&
       options.write !== undefined;
     this.#lastPollAt = this.#now();
@@ -320,6 +345,11 @@ export class ReplicaView implements DatabaseFile, WriterView {
       case "litestream_lag":
         readOnly(key, value);
         return String(this.lag());
+      case "litestream_status":
+        // The shim sends its cache counters as the value.
+        return formatStatus(
+          this.status(value === null ? undefined : parseCacheCounters(value)),
+        );
       case "litestream_time":
         if (value === null) return formatTime(this.#current.timestamp);
         this.setTime(value);
@@ -364,19 +394,59 @@ export class ReplicaView implements DatabaseFile, WriterView {
     writer?.beginRead(this);
     if (this.#pending !== undefined) {
       this.#apply(this.#pending);
-    } else if (this.#target === undefined) {
-      const now = this.#now();
-      if (now - this.#lastPollAt >= this.#config.pollIntervalMs) {
-        this.#lastPollAt = now;
-        this.#poll(now);
-      }
+    } else {
+      this.#pollIfDue();
     }
     if (writer?.mustFollow(this)) this.follow();
+    this.#takeVerification();
     this.#reading = true;
-    // The hydration file holds the replica's pages, not the buffer's.
+    // The hydration file holds the replica's pages, not the buffer's, and
+    // pages of files verification has not passed.
     this.#hydrated = !writer?.hasUnsynced &&
+      this.#allServable() &&
       (this.#hydrator?.pin(this.#current.txid) ?? false);
     return this.#refreshVersion();
+  }
+
+  /**
+   * The file's health: the view's TXID, time and lag, how polling goes, its
+   * files and their verification, and what reading cost.
+   *
+   * @param cache The shim's page-cache counters for the file, if known.
+   * @returns The status `PRAGMA litestream_status` reports.
+   */
+  status(cache?: CacheCounters): ReplicaStatus {
+    if (!this.#reading) {
+      if (this.#pending === undefined) this.#pollIfDue();
+      this.#takeVerification();
+    }
+    const { plan } = this.#current;
+    const failure = this.#pollFailure;
+    const verifier = this.#verifier;
+    const counts = verifier?.count(plan) ??
+      { verified: 0, bad: 0, pending: 0 };
+    const live = this.#target === undefined;
+    return {
+      replica: this.#replica.url,
+      txid: formatTxid(this.#current.txid),
+      time: formatTime(this.#current.timestamp),
+      lag: this.lag(),
+      poll: !live ? "off" : failure === undefined ? "ok" : "failing",
+      pollError: failure?.error ?? null,
+      pollFailures: failure?.count ?? 0,
+      stale: live && failure !== undefined,
+      timeTravel: live ? null : formatTime(this.#target!),
+      files: plan.length,
+      levels: new Set(plan.map((f) => f.level)).size,
+      verification: this.#config.verification ?? "off",
+      ...counts,
+      badError: verifier?.failures(plan)[0]?.message ?? null,
+      cacheHits: cache?.hits ?? 0,
+      cacheMisses: cache?.misses ?? 0,
+      localReads: cache?.localReads ?? 0,
+      bytesFetched: this.#replica.bytesFetched +
+        (verifier?.bytesFetched ?? 0),
+    };
   }
 
   /** {@inheritDoc DatabaseFile.endRead} */
@@ -395,13 +465,21 @@ export class ReplicaView implements DatabaseFile, WriterView {
     if (this.#hydrated) {
       key = `file ${this.#hydrator!.state.generation}`;
     } else if (this.#config.fastPath ?? true) {
-      // Files become local as the disk cache copies them.
+      // Files become local as the disk cache copies them; files that
+      // verification has not passed stay with the engine, which says why.
+      const verifier = this.#verifier;
       this.#localPaths = this.#current.index.files.map((f) =>
-        this.#replica.client.localPath?.(f)
+        verifier === undefined || verifier.servable(f, this.#strict)
+          ? this.#replica.client.localPath?.(f)
+          : undefined
       );
       const local = this.#localPaths.filter((p) => p !== undefined).length;
       // The content key: pages the buffer holds are left out of the map.
-      if (local > 0) key = `frames ${this.#contentKey} ${local}`;
+      if (local > 0) {
+        key = `frames ${this.#contentKey} ${local} ${
+          verifier?.generation(this.#strict) ?? 0
+        }`;
+      }
     }
     if (key !== this.#localKey) {
       this.#localKey = key;
@@ -493,7 +571,10 @@ export class ReplicaView implements DatabaseFile, WriterView {
     const pages = pgnos.map(() => new Uint8Array(this.#pageSize));
     const wanted = pgnos.map((pgno, i) => ({ pgno, i }))
       .filter(({ pgno }) => index.slotOf(pgno) !== 0);
-    const frames = this.#replica.client.readRangesSync(
+    for (const { pgno } of wanted) {
+      this.#verifier?.guard(index.files[index.slotOf(pgno) - 1], this.#strict);
+    }
+    const frames = this.#replica.readRanges(
       wanted.map(({ pgno }) => ({
         file: index.files[index.slotOf(pgno) - 1],
         offset: index.offsetOf(pgno),
@@ -680,6 +761,39 @@ export class ReplicaView implements DatabaseFile, WriterView {
       : this.#current.pageCount;
   }
 
+  /** Polls, when live and the poll interval has passed since the last. */
+  #pollIfDue(): void {
+    if (this.#target !== undefined) return;
+    const now = this.#now();
+    if (now - this.#lastPollAt >= this.#config.pollIntervalMs) {
+      this.#lastPollAt = now;
+      this.#poll(now);
+    }
+  }
+
+  /**
+   * Takes in what background verification found. A file that turned bad
+   * gives the snapshot a new serial, so the shim's cache, SQLite's own and
+   * the frame map all drop what they held of it.
+   */
+  #takeVerification(): void {
+    const verifier = this.#verifier;
+    if (verifier === undefined) return;
+    verifier.collect();
+    const bad = verifier.generation(false);
+    if (bad !== this.#badSeen) {
+      this.#badSeen = bad;
+      this.#current = { ...this.#current, serial: ++lastSerial };
+    }
+  }
+
+  /** Whether every file of the view may be served from a local copy. */
+  #allServable(): boolean {
+    const verifier = this.#verifier;
+    return verifier === undefined ||
+      this.#current.plan.every((f) => verifier.servable(f, this.#strict));
+  }
+
   /** Moves the version on if the content seen changed; returns it. */
   #refreshVersion(): bigint {
     const writer = this.#writer;
@@ -763,6 +877,7 @@ export class ReplicaView implements DatabaseFile, WriterView {
     }
     const count = last - first + 1;
     const file = index.files[slot - 1];
+    this.#verifier?.guard(file, this.#strict);
     const name = this.#replica.describe(file);
     if (this.#log.debugEnabled) {
       this.#log.debug("fetch pages", {
@@ -777,7 +892,7 @@ export class ReplicaView implements DatabaseFile, WriterView {
     if (this.#frame.length < end - start) {
       this.#frame = new Uint8Array(end - start);
     }
-    const frames = this.#replica.client.readRangeSync(
+    const frames = this.#replica.readRange(
       file,
       start,
       end - start,
@@ -808,13 +923,16 @@ export class ReplicaView implements DatabaseFile, WriterView {
       plan = this.#latestPlan(listing.files);
     } catch (error) {
       // Keep serving the last consistent state; the next poll tries again.
-      this.#log.warn("poll failed: serving the last state", {
-        txid: formatTxid(this.#current.txid),
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#pollFailed(now, error);
       return;
     }
     this.#lastPollSuccess = now - ageMs;
+    if (this.#pollFailure !== undefined) {
+      this.#log.info("poll works again", {
+        failures: this.#pollFailure.count,
+      });
+      this.#pollFailure = undefined;
+    }
     const current = this.#current;
     if (samePlan(plan, current.plan)) return;
     const writer = this.#writer;
@@ -842,6 +960,32 @@ export class ReplicaView implements DatabaseFile, WriterView {
         rebuilt: extends_ ? undefined : true,
       });
     }
+  }
+
+  /**
+   * Records a failed poll. The log says so at once, again when the error
+   * changes, and once a minute while it stays the same.
+   */
+  #pollFailed(now: number, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const failure = this.#pollFailure;
+    if (failure !== undefined && failure.error === message) {
+      failure.count++;
+      if (now - failure.loggedAt < POLL_FAILURE_LOG_MS) return;
+      failure.loggedAt = now;
+    } else {
+      this.#pollFailure = {
+        error: message,
+        count: (failure?.count ?? 0) + 1,
+        loggedAt: now,
+      };
+    }
+    this.#log.warn("poll failed: serving the last good state", {
+      txid: formatTxid(this.#current.txid),
+      failures: this.#pollFailure!.count,
+      lag: this.lag(),
+      error: message,
+    });
   }
 
   #build(plan: LtxFileInfo[]): Snapshot {
@@ -878,6 +1022,7 @@ export class ReplicaView implements DatabaseFile, WriterView {
       timestamp = meta.header.timestamp;
     }
     index.truncate(pageCount);
+    this.#verifier?.watch(files);
     const plan = [...base.plan, ...files];
     return {
       plan,

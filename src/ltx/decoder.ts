@@ -162,6 +162,8 @@ export class Decoder {
   #offset = 0;
 
   #hash = new Crc64();
+  /** The page buffer reused when there is no `onPage`. */
+  #page: Uint8Array | undefined = undefined;
   #header: Header | undefined = undefined;
   #lockPgno = 0;
   #trackChecksum = false;
@@ -395,7 +397,10 @@ export class Decoder {
         } needs ${frameLength} bytes, found ${bytes.length}`,
       );
     }
-    const data = new Uint8Array(header.pageSize);
+    // Without onPage nobody keeps the page: one buffer serves them all.
+    const data = this.#onPage === undefined
+      ? (this.#page ??= new Uint8Array(header.pageSize))
+      : new Uint8Array(header.pageSize);
     decodePayload(
       bytes.subarray(headLength, frameLength),
       pageHeader.flags,

@@ -29,6 +29,10 @@ export {
   type DiskCacheOptions,
 } from "./disk_cache.ts";
 export { FileReplicaClient } from "./file_client.ts";
-export { openSyncReplicaClient, redactUrl } from "./replica_url.ts";
+export {
+  isRemoteUrl,
+  openSyncReplicaClient,
+  redactUrl,
+} from "./replica_url.ts";
 export { DEFAULT_MAX_IN_FLIGHT, WorkerReplicaClient } from "./worker_client.ts";
 export type { WorkerClientOptions } from "./worker_client.ts";

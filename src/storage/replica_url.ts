@@ -68,6 +68,27 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * Whether a replica URL names remote storage, where reading a whole file
+ * means downloading it; `file://` URLs and bare paths are local.
+ *
+ * @param url A replica URL.
+ * @returns True for the remote schemes (`s3`, `gs`, `abs`, ...).
+ *
+ * @example Local and remote
+ * ```ts
+ * import { isRemoteUrl } from "./replica_url.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isRemoteUrl("s3://bucket/db"), true);
+ * assert.equal(isRemoteUrl("file:///var/replica"), false);
+ * assert.equal(isRemoteUrl("replica"), false);
+ * ```
+ */
+export function isRemoteUrl(url: string): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  return scheme !== undefined && REMOTE_SCHEMES.includes(scheme);
+}
+
+/**
  * Opens a synchronous client for a replica URL. A bare path (absolute or
  * relative) means a local directory, as `file://` does.
  *

@@ -146,15 +146,18 @@ async function pollListing(
   poller: Poller,
 ): Promise<WireFile[]> {
   const now = Date.now();
+  // A poll that fails is tried again at the next tick anyway: it retries
+  // no longer than an interval, so a broken replica shows at once.
+  const options = { retryBudgetMs: poller.intervalMs };
   const full = async () => {
-    const files = await listAll(c);
+    const files = await listAll(c, options);
     poller.fullAt = now;
     return files;
   };
   if (poller.fullAt === undefined || now - poller.fullAt >= FULL_LISTING_MS) {
     return await full();
   }
-  const level0 = (await c.listFiles(0)).map(toWire);
+  const level0 = (await c.listFiles(0, options)).map(toWire);
   const kept = new Set(level0.map((f) => `${f.minTxid}-${f.maxTxid}`));
   const vanished = poller.files.some((f) =>
     f.level === 0 && !kept.has(`${f.minTxid}-${f.maxTxid}`)

@@ -9,6 +9,7 @@ import {
   BusyError,
   ConfigError,
   ConflictError,
+  CorruptFileError,
   LtxError,
   PageNotFoundError,
   ReadOnlyError,
@@ -29,6 +30,7 @@ const MAX_CAUSE_DEPTH = 8;
 
 function codeOfKnown(error: unknown): number | undefined {
   if (error instanceof LtxError) return SQLITE_CORRUPT;
+  if (error instanceof CorruptFileError) return SQLITE_CORRUPT;
   if (error instanceof TxidGapError) return SQLITE_CORRUPT;
   if (error instanceof PageNotFoundError) return SQLITE_CORRUPT;
   if (error instanceof ReplicaNotFoundError) return SQLITE_CANTOPEN;
@@ -46,7 +48,7 @@ function codeOfKnown(error: unknown): number | undefined {
  * Maps an error thrown by the engine to the SQLite result code a VFS method
  * returns for it.
  *
- * - `LtxError` and its subclasses: `SQLITE_CORRUPT` (a bad LTX file).
+ * - `LtxError` and its subclasses, `CorruptFileError`: `SQLITE_CORRUPT` (a bad LTX file).
  * - `TxidGapError`, `PageNotFoundError`: `SQLITE_CORRUPT`. The replica's history has a hole;
  *   no retry and no other option fixes that, and SQLite says "database disk
  *   image is malformed", which is what it is.

@@ -1,0 +1,301 @@
+/**
+ * The engine's side of verification (`verify=background|strict`): which LTX
+ * files of a replica were checked whole against their file checksum, which
+ * failed, and the worker thread that checks them in the background. One per
+ * replica per process, shared by every view of it.
+ *
+ * LTX files never change once written, so a file that checked out once is
+ * remembered for the life of the process (by replica URL, path, size and
+ * trailer checksum), and, where a disk cache is configured, in a file of
+ * its own there for the next processes. A bad file is remembered only by
+ * this object: a file put right is checked again by the next open.
+ *
+ * @module
+ */
+
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from "node:worker_threads";
+import { formatChecksum, LtxError } from "../ltx/mod.ts";
+import { type LtxFileInfo, redactUrl } from "../storage/mod.ts";
+import type { ReplicaConfig } from "./config.ts";
+import { CorruptFileError } from "./errors.ts";
+import type { Replica } from "./replica.ts";
+import { verifyFile } from "./verify_file.ts";
+import type {
+  VerifyJob,
+  VerifyResult,
+  VerifyWorkerData,
+} from "./verify_worker.ts";
+
+/** The settings verification uses. */
+export type VerifierConfig = Pick<
+  ReplicaConfig,
+  "replicaUrl" | "maxInFlight" | "logLevel" | "logFile" | "diskCache"
+>;
+
+/** The name of the file in a disk cache that lists verified files. */
+export const VERIFIED_LIST = "verified-ltx.txt";
+
+/** Files that checked out in this process, by {@linkcode Verifier.keyOf}. */
+const verifiedInProcess = new Set<string>();
+/** Disk lists already read into {@linkcode verifiedInProcess}. */
+const listsRead = new Set<string>();
+
+/** How many files of a view are in each state. */
+export interface VerificationCounts {
+  /** Files that checked out. */
+  readonly verified: number;
+  /** Files that failed. */
+  readonly bad: number;
+  /** Files not checked yet. */
+  readonly pending: number;
+}
+
+/** Verification of one replica's files. */
+export class Verifier {
+  #replica: Replica;
+  #config: VerifierConfig;
+  #keys = new WeakMap<LtxFileInfo, string>();
+  /** Files sent to the worker and not answered yet, by key. */
+  #checking = new Set<string>();
+  /** Files that failed, by key. */
+  #bad = new Map<string, CorruptFileError>();
+  #worker: Worker | undefined;
+  #results: MessagePort | undefined;
+  #listPath: string | undefined;
+  #workerBytes = 0;
+  #badGeneration = 0;
+  #verifiedGeneration = 0;
+  #closed = false;
+
+  /**
+   * @param replica The replica whose files are checked.
+   * @param config Where to reach it from the worker, and the disk cache.
+   */
+  constructor(replica: Replica, config: VerifierConfig) {
+    this.#replica = replica;
+    this.#config = config;
+    if (config.diskCache !== undefined) {
+      this.#listPath = `${config.diskCache}/${VERIFIED_LIST}`;
+      readVerifiedList(this.#listPath);
+    }
+  }
+
+  /** Bytes the background worker read from the replica. */
+  get bytesFetched(): number {
+    return this.#workerBytes;
+  }
+
+  /**
+   * Changes each time a file turns bad (and, with `strict`, each time one
+   * checks out): what may be served from local files changed.
+   *
+   * @param strict Whether unverified files are held back.
+   * @returns The generation.
+   */
+  generation(strict: boolean): number {
+    return strict
+      ? this.#badGeneration + this.#verifiedGeneration
+      : this.#badGeneration;
+  }
+
+  /**
+   * What identifies a file's content: its name, size and trailer checksum.
+   *
+   * @param file The file, whose metadata the replica has read.
+   * @returns The key.
+   */
+  keyOf(file: LtxFileInfo): string {
+    let key = this.#keys.get(file);
+    if (key === undefined) {
+      const { fileChecksum } = this.#replica.meta(file);
+      key = `${this.#replica.describe(file)} ${file.size} ${
+        formatChecksum(fileChecksum)
+      }`;
+      this.#keys.set(file, key);
+    }
+    return key;
+  }
+
+  /**
+   * Has the worker check the files not checked yet, in the given order.
+   *
+   * @param files The files of a view.
+   */
+  watch(files: readonly LtxFileInfo[]): void {
+    if (this.#closed) return;
+    const jobs: VerifyJob[] = [];
+    for (const file of files) {
+      const key = this.keyOf(file);
+      if (
+        verifiedInProcess.has(key) || this.#bad.has(key) ||
+        this.#checking.has(key)
+      ) continue;
+      this.#checking.add(key);
+      jobs.push({ key, file });
+    }
+    if (jobs.length > 0) this.#startWorker().postMessage(jobs);
+  }
+
+  /**
+   * Takes in what the worker found since the last call; never waits.
+   *
+   * @returns Whether a file turned bad.
+   */
+  collect(): boolean {
+    let turnedBad = false;
+    for (
+      let message = this.#results && receiveMessageOnPort(this.#results);
+      message !== undefined;
+      message = receiveMessageOnPort(this.#results!)
+    ) {
+      const result = message.message as VerifyResult;
+      this.#checking.delete(result.key);
+      this.#workerBytes += result.bytes;
+      if (result.status === "verified") {
+        this.#remember(result.key);
+      } else if (result.status === "bad") {
+        this.#bad.set(
+          result.key,
+          new CorruptFileError(result.file, result.reason),
+        );
+        this.#badGeneration++;
+        turnedBad = true;
+      }
+    }
+    return turnedBad;
+  }
+
+  /**
+   * Whether a file may be served: not bad, and, when `strict`, verified.
+   *
+   * @param file The file.
+   * @param strict Whether unverified files are held back.
+   * @returns True when its pages may be served without a check.
+   */
+  servable(file: LtxFileInfo, strict: boolean): boolean {
+    const key = this.keyOf(file);
+    if (this.#bad.has(key)) return false;
+    return !strict || verifiedInProcess.has(key);
+  }
+
+  /**
+   * Lets a read of a file's pages go on, or stops it: a bad file throws;
+   * with `strict`, a file not verified yet is checked whole first.
+   *
+   * @param file The file about to be read.
+   * @param strict Whether to check it now if it was not.
+   * @throws {CorruptFileError} When the file is bad.
+   * @throws {StorageError} When a strict check cannot read it.
+   */
+  guard(file: LtxFileInfo, strict: boolean): void {
+    const key = this.keyOf(file);
+    const bad = this.#bad.get(key);
+    if (bad !== undefined) throw bad;
+    if (!strict || verifiedInProcess.has(key)) return;
+    try {
+      verifyFile(this.#replica, file);
+    } catch (error) {
+      if (!(error instanceof LtxError)) throw error;
+      const corrupt = new CorruptFileError(
+        this.#replica.describe(file),
+        error.message,
+        { cause: error },
+      );
+      this.#bad.set(key, corrupt);
+      this.#badGeneration++;
+      throw corrupt;
+    }
+    this.#remember(key);
+  }
+
+  /**
+   * Counts the files of a view by state.
+   *
+   * @param files The files.
+   * @returns How many checked out, failed, and are not checked yet.
+   */
+  count(files: readonly LtxFileInfo[]): VerificationCounts {
+    let verified = 0;
+    let bad = 0;
+    for (const file of files) {
+      const key = this.keyOf(file);
+      if (this.#bad.has(key)) bad++;
+      else if (verifiedInProcess.has(key)) verified++;
+    }
+    return { verified, bad, pending: files.length - verified - bad };
+  }
+
+  /**
+   * The failures among some files.
+   *
+   * @param files The files.
+   * @returns Their errors, one per bad file.
+   */
+  failures(files: readonly LtxFileInfo[]): CorruptFileError[] {
+    return files.flatMap((file) => this.#bad.get(this.keyOf(file)) ?? []);
+  }
+
+  /** Stops the worker. */
+  close(): void {
+    this.#closed = true;
+    void this.#worker?.terminate();
+    this.#results?.close();
+  }
+
+  #remember(key: string): void {
+    if (verifiedInProcess.has(key)) return;
+    verifiedInProcess.add(key);
+    this.#verifiedGeneration++;
+    if (this.#listPath === undefined) return;
+    try {
+      // One short append per line: writers in other processes interleave
+      // whole lines.
+      Deno.writeTextFileSync(this.#listPath, `${key}\n`, { append: true });
+    } catch {
+      // The list saves work for later processes; without it they check again.
+    }
+  }
+
+  #startWorker(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const { port1, port2 } = new MessageChannel();
+    const config = this.#config;
+    const data: VerifyWorkerData = {
+      url: config.replicaUrl,
+      maxInFlight: config.maxInFlight,
+      logLevel: config.logLevel,
+      logFile: config.logFile,
+      fields: { replica: redactUrl(config.replicaUrl) },
+      results: port2,
+    };
+    const worker = new Worker(
+      new URL("./verify_worker.ts", import.meta.url),
+      { workerData: data, transferList: [port2] },
+    );
+    // A worker that dies leaves files unchecked, which the status shows.
+    worker.on("error", () => {});
+    worker.unref();
+    this.#worker = worker;
+    this.#results = port1;
+    return worker;
+  }
+}
+
+function readVerifiedList(path: string): void {
+  if (listsRead.has(path)) return;
+  listsRead.add(path);
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return;
+  }
+  for (const line of text.split("\n")) {
+    if (line !== "") verifiedInProcess.add(line);
+  }
+}
