@@ -4,7 +4,8 @@
  * <statements JSON>`. It opens the replica, runs each statement (an array
  * of SQL texts, each run in its own read transaction), and prints the same
  * `mark|<ms>` lines the sqlite3 scripts print, before and after each group.
- * A group named "." is a mark alone.
+ * A group named "." is a mark alone; `.shell sleep <seconds>` waits, as
+ * it does in the sqlite3 scripts.
  *
  * With `-` for the statements (the write rows, tasks/_bench_write.ts), it
  * reads statements from stdin instead, one a line, runs each as it comes
@@ -45,7 +46,12 @@ if (groupsJson === "-") {
   const groups: string[][] = JSON.parse(groupsJson);
   mark();
   for (const group of groups) {
-    for (const sql of group) db.query(sql);
+    for (const sql of group) {
+      const pause = /^\.shell sleep ([\d.]+)$/.exec(sql);
+      if (pause) {
+        await new Promise((r) => setTimeout(r, Number(pause[1]) * 1000));
+      } else db.query(sql);
+    }
     mark();
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Integrity and health through `open()`, on replicas Litestream's own
- * extension wrote: a byte flipped inside a page frame under each
- * verification level, what verification remembers (in the process and in
- * a disk cache, across processes), `PRAGMA litestream_status`, and a chain
- * that breaks while a database is open.
+ * Integrity and health, on replicas Litestream's own extension wrote: a
+ * byte flipped inside a page frame under each verification level (through
+ * `open()`, with hydration, and through the extension in python3), what
+ * verification remembers (in the process, and in a disk cache across
+ * processes), `PRAGMA litestream_status`, a chain that breaks while a
+ * database is open, and an S3 endpoint that goes down.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { S3RVER_ENV, startS3Server } from "./_s3.ts";
 import { series } from "./_sql.ts";
 import { runScript } from "./_subprocess.ts";
 import { eventually } from "./_wait.ts";
+import { clientEnv, ourExtension, python3 } from "./_extension.ts";
 
 /** Each transaction's rows are random, so their frames are LZ4 literals. */
 const TRANSACTIONS = [
@@ -279,4 +281,104 @@ Deno.test("PRAGMA litestream_status is one row of JSON with the cache's counters
     () => db.query("PRAGMA litestream_status = 1"),
     /litestream_status is read-only/,
   );
+});
+
+Deno.test("with hydration on, a bad file found in the background stops the hydration file serving its pages", async () => {
+  await using dir = await tempDir("lsvfs-integrity-");
+  const { replica, rows } = await makeReplica(dir);
+  const path = flipByteInFrame(replica);
+  // Hydration turns background verification on, whatever the replica.
+  using db = open(replica, { hydration: true, pollInterval: 50 });
+  assert.equal(db.status().verification, "background");
+  let found: SqliteError | undefined;
+  await eventually("the flipped byte is found", () => {
+    const seen = scan(db);
+    if (seen instanceof SqliteError) found = seen;
+    else assert.equal(seen.length, rows.length);
+    return found !== undefined;
+  });
+  assertCorruptNaming(found, path);
+  await new Promise((r) => setTimeout(r, 300));
+  for (let i = 0; i < 3; i++) assertCorruptNaming(scan(db), path);
+});
+
+Deno.test("an S3 endpoint that goes down shows as a failing poll within two intervals, and lag grows", async () => {
+  await using dir = await tempDir("lsvfs-integrity-");
+  await using server = await startS3Server();
+  const { replica, rows } = await makeReplica(dir);
+  await server.upload(replica, "db");
+  for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
+  const pollInterval = 200;
+  using db = open(
+    `s3://${server.bucket}/db?endpoint=${server.endpoint}&forcePathStyle=true`,
+    { pollInterval, cacheSize: 64 * 1024 * 1024 },
+  );
+  assert.deepEqual(db.query(ROWS), rows);
+  assert.equal(db.status().poll, "ok");
+  await server.setFaults({ down: true });
+  const down = Date.now();
+  await eventually(
+    "the status shows the failing poll",
+    () => db.status().poll === "failing",
+    2 * pollInterval + 1_500,
+  );
+  console.log(`failing poll seen after ${Date.now() - down} ms`);
+  const failing = db.status();
+  assert.equal(failing.stale, true);
+  assert.ok(failing.pollError !== null && failing.pollError.length > 0);
+  // What is cached is still served, at the last good TXID.
+  assert.deepEqual(db.query(ROWS), rows);
+  await new Promise((r) => setTimeout(r, 2_100));
+  assert.ok(db.status().lag >= 2, `lag ${db.status().lag}`);
+  await server.clearFaults();
+  await eventually("polls work again", () => db.status().poll === "ok");
+  assert.ok(db.status().lag <= 1);
+});
+
+Deno.test("through the extension in python3: strict fails before the first wrong row, background after, and the status is a PRAGMA", async () => {
+  await using dir = await tempDir("lsvfs-integrity-");
+  const { replica } = await makeReplica(dir);
+  const path = flipByteInFrame(replica);
+  const program = `
+import json, sqlite3, time
+loader = sqlite3.connect(":memory:")
+loader.enable_load_extension(True)
+loader.load_extension(${JSON.stringify(ourExtension())})
+def connect(verify):
+    return sqlite3.connect(
+        f"file:db?vfs=litestream&replica_url=file://${replica}&verify={verify}&poll_interval=50ms",
+        uri=True,
+    )
+def scan(db):
+    try:
+        return len(db.execute("SELECT id, hex(body) FROM t ORDER BY id").fetchall())
+    except sqlite3.Error as error:
+        return error.sqlite_errorname
+strict = connect("strict")
+print("strict", scan(strict))
+background = connect("background")
+results = [scan(background)]
+deadline = time.time() + 10
+while results[-1] != "SQLITE_CORRUPT" and time.time() < deadline:
+    time.sleep(0.02)
+    results.append(scan(background))
+print("background", results[-1], [scan(background) for _ in range(3)])
+status = json.loads(background.execute("PRAGMA litestream_status").fetchone()[0])
+print("status", status["bad"], status["verified"] + status["pending"], status["cache_misses"] > 0)
+print("function", json.loads(strict.execute("SELECT litestream_status()").fetchone()[0])["bad"])
+`;
+  const run = await python3(program, { env: clientEnv(), timeoutMs: 60_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    [
+      "strict SQLITE_CORRUPT",
+      "background SQLITE_CORRUPT ['SQLITE_CORRUPT', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT']",
+      "status 1 2 True",
+      "function 1",
+      "",
+    ].join("\n"),
+    run.stderr,
+  );
+  assert.ok(run.stderr.replaceAll('\\"', '"').includes(path), run.stderr);
 });

@@ -14,7 +14,7 @@ import { formatChecksum, SNAPSHOT_LEVEL } from "../ltx/mod.ts";
 import type { LtxFileInfo } from "../storage/mod.ts";
 import type { Replica } from "../engine/replica.ts";
 import { restorePlan } from "../engine/restore_plan.ts";
-import { FileCheck } from "../engine/verify_file.ts";
+import { FileCheck, verifyFile } from "../engine/verify_file.ts";
 import type { Command } from "./command.ts";
 import {
   formatBytes,
@@ -24,7 +24,7 @@ import {
   Progress,
 } from "./_inspect.ts";
 
-/** Bytes fetched in one batch of reads. */
+/** Bytes fetched in one batch of reads; a larger file is read on its own, in chunks. */
 const BATCH_BYTES = 8 * 1024 * 1024;
 /** Files fetched in one batch at most. */
 const BATCH_FILES = 64;
@@ -146,13 +146,32 @@ Examples:
       };
       let done = 0;
       let bytes = 0;
+      const check = (file: LtxFileInfo, decode: () => LtxSummary) => {
+        try {
+          summaries.set(file, decode());
+        } catch (error) {
+          const message = error instanceof Error
+            ? error.message
+            : String(error);
+          problems.push({ file: replica.describe(file), problem: message });
+        }
+        done++;
+        bytes += file.size;
+        report(done, bytes, false);
+      };
       report(0, 0, false);
       for (let at = 0; at < files.length;) {
+        // A large file streams through in chunks, never whole in memory.
+        if (files[at].size > BATCH_BYTES) {
+          const file = files[at++];
+          check(file, () => verifyFile(replica, file));
+          continue;
+        }
         const batch: LtxFileInfo[] = [];
         let size = 0;
         while (
           at < files.length && batch.length < BATCH_FILES &&
-          (batch.length === 0 || size + files[at].size <= BATCH_BYTES)
+          size + files[at].size <= BATCH_BYTES
         ) {
           size += files[at].size;
           batch.push(files[at++]);
@@ -160,21 +179,13 @@ Examples:
         const reads = replica.readRanges(
           batch.map((file) => ({ file, offset: 0, length: file.size })),
         );
-        batch.forEach((file, i) => {
-          const check = new FileCheck(file, replica.describe(file));
-          try {
-            check.write(reads[i]);
-            summaries.set(file, check.end());
-          } catch (error) {
-            const message = error instanceof Error
-              ? error.message
-              : String(error);
-            problems.push({ file: replica.describe(file), problem: message });
-          }
-          done++;
-          bytes += file.size;
-          report(done, bytes, false);
-        });
+        batch.forEach((file, i) =>
+          check(file, () => {
+            const whole = new FileCheck(file, replica.describe(file));
+            whole.write(reads[i]);
+            return whole.end();
+          })
+        );
       }
       report(done, bytes, true);
       problems.push(...chainProblems(replica, files, summaries));

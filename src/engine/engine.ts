@@ -61,12 +61,28 @@ export class Engine {
 
   /**
    * Does the engine's timed work that no request triggers: syncs the write
-   * buffers whose sync interval has passed. A host calls it between
-   * requests (the engine child when its pipe is idle, the Deno module from
-   * a timer); it never throws, and logs what fails.
+   * buffers whose sync interval has passed, and starts background
+   * verification that waits. A host calls it between requests (the engine
+   * child when its pipe is idle, the Deno module from a timer); it never
+   * throws, and logs what fails.
+   *
+   * @param options `quiet: false` when a client waits for the host's next
+   * answer: work that would hold it up (starting a thread) waits for a
+   * quiet tick, unless it has waited long. Quiet by default.
    */
-  tick(): void {
-    for (const { writer } of this.#replicas.values()) writer.tick();
+  tick(options: { quiet?: boolean } = {}): void {
+    for (const { writer, verifier } of this.#replicas.values()) {
+      writer.tick();
+      verifier?.startIfDue(options.quiet ?? true);
+    }
+  }
+
+  /**
+   * Where the event loop runs (the Deno module), ticks once it turns: after
+   * the code that opened the file yields, never inside it.
+   */
+  #tickSoon(): void {
+    Deno.unrefTimer(setTimeout(() => this.tick(), 0));
   }
 
   /**
@@ -156,7 +172,7 @@ export class Engine {
         );
       }
       if (config.verification !== "off") {
-        entry.verifier ??= new Verifier(entry.replica, config);
+        entry.verifier ??= new Verifier(entry.replica, config, logger);
       }
       const view = new ReplicaView(entry.replica, config, {
         now: this.#now,
@@ -175,6 +191,7 @@ export class Engine {
           : undefined,
       });
       if (config.writeEnabled) this.#startTicking(config.syncIntervalMs);
+      if (entry.verifier?.waiting) this.#tickSoon();
       return view;
     } catch (error) {
       release();

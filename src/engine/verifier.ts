@@ -4,6 +4,12 @@
  * failed, and the worker thread that checks them in the background. One per
  * replica per process, shared by every view of it.
  *
+ * The worker is started by {@linkcode Verifier.startIfDue}, which the
+ * engine calls from its idle tick, not by the open that asks for it:
+ * starting a thread holds the engine's thread for tens of milliseconds,
+ * which a short-lived process (one query, then exit) should not pay for
+ * work it would not see finish, nor a busy client wait for.
+ *
  * LTX files never change once written, so a file that checked out once is
  * remembered for the life of the process (by replica URL, path, size and
  * trailer checksum), and, where a disk cache is configured, in a file of
@@ -19,12 +25,13 @@ import {
   receiveMessageOnPort,
   Worker,
 } from "node:worker_threads";
+import type { Logger } from "../log/mod.ts";
 import { formatChecksum, LtxError } from "../ltx/mod.ts";
 import { type LtxFileInfo, redactUrl } from "../storage/mod.ts";
 import type { ReplicaConfig } from "./config.ts";
 import { CorruptFileError } from "./errors.ts";
 import type { Replica } from "./replica.ts";
-import { verifyFile } from "./verify_file.ts";
+import { FAILED_MESSAGE, verifyFile } from "./verify_file.ts";
 import type {
   VerifyJob,
   VerifyResult,
@@ -36,6 +43,12 @@ export type VerifierConfig = Pick<
   ReplicaConfig,
   "replicaUrl" | "maxInFlight" | "logLevel" | "logFile" | "diskCache"
 >;
+
+/**
+ * How long files wait for a quiet moment before the worker starts anyway,
+ * in ms: a client that never pauses gets its files checked too.
+ */
+export const BUSY_START_MS = 2_000;
 
 /** The name of the file in a disk cache that lists verified files. */
 export const VERIFIED_LIST = "verified-ltx.txt";
@@ -59,9 +72,13 @@ export interface VerificationCounts {
 export class Verifier {
   #replica: Replica;
   #config: VerifierConfig;
+  #log: Logger;
   #keys = new WeakMap<LtxFileInfo, string>();
-  /** Files sent to the worker and not answered yet, by key. */
+  /** Files sent to the worker, or waiting for it to start, and not answered yet, by key. */
   #checking = new Set<string>();
+  /** Jobs waiting for the worker to start, and since when (ms). */
+  #queued: VerifyJob[] = [];
+  #queuedSince = 0;
   /** Files that failed, by key. */
   #bad = new Map<string, CorruptFileError>();
   #worker: Worker | undefined;
@@ -75,10 +92,13 @@ export class Verifier {
   /**
    * @param replica The replica whose files are checked.
    * @param config Where to reach it from the worker, and the disk cache.
+   * @param logger Where a file that fails a strict check is logged (the
+   * worker logs what it finds itself).
    */
-  constructor(replica: Replica, config: VerifierConfig) {
+  constructor(replica: Replica, config: VerifierConfig, logger: Logger) {
     this.#replica = replica;
     this.#config = config;
+    this.#log = logger;
     if (config.diskCache !== undefined) {
       this.#listPath = `${config.diskCache}/${VERIFIED_LIST}`;
       readVerifiedList(this.#listPath);
@@ -138,7 +158,35 @@ export class Verifier {
       this.#checking.add(key);
       jobs.push({ key, file });
     }
-    if (jobs.length > 0) this.#startWorker().postMessage(jobs);
+    if (jobs.length === 0) return;
+    if (this.#worker !== undefined) {
+      this.#worker.postMessage(jobs);
+      return;
+    }
+    if (this.#queued.length === 0) this.#queuedSince = performance.now();
+    this.#queued.push(...jobs);
+  }
+
+  /** Whether files wait for {@linkcode Verifier.start}. */
+  get waiting(): boolean {
+    return this.#queued.length > 0;
+  }
+
+  /**
+   * Starts the worker, if files wait for it, and hands them over: at a
+   * quiet moment, or at a busy one once they have waited
+   * {@linkcode BUSY_START_MS}.
+   *
+   * @param quiet Whether no client waits for the engine now.
+   */
+  startIfDue(quiet: boolean): void {
+    if (this.#closed || this.#queued.length === 0) return;
+    if (!quiet && performance.now() - this.#queuedSince < BUSY_START_MS) {
+      return;
+    }
+    const jobs = this.#queued;
+    this.#queued = [];
+    this.#startWorker().postMessage(jobs);
   }
 
   /**
@@ -201,11 +249,11 @@ export class Verifier {
       verifyFile(this.#replica, file);
     } catch (error) {
       if (!(error instanceof LtxError)) throw error;
-      const corrupt = new CorruptFileError(
-        this.#replica.describe(file),
-        error.message,
-        { cause: error },
-      );
+      const name = this.#replica.describe(file);
+      const corrupt = new CorruptFileError(name, error.message, {
+        cause: error,
+      });
+      this.#log.error(FAILED_MESSAGE, { file: name, error: error.message });
       this.#bad.set(key, corrupt);
       this.#badGeneration++;
       throw corrupt;
@@ -253,6 +301,7 @@ export class Verifier {
     this.#verifiedGeneration++;
     if (this.#listPath === undefined) return;
     try {
+      Deno.mkdirSync(this.#config.diskCache!, { recursive: true });
       // One short append per line: writers in other processes interleave
       // whole lines.
       Deno.writeTextFileSync(this.#listPath, `${key}\n`, { append: true });

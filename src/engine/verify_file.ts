@@ -11,8 +11,12 @@ import { Decoder, formatTxid, LtxError, type LtxSummary } from "../ltx/mod.ts";
 import type { LtxFileName } from "../storage/mod.ts";
 import type { Replica } from "./replica.ts";
 
+/** What the log says of a file that fails verification. */
+export const FAILED_MESSAGE =
+  "LTX file failed verification: its pages are not served";
+
 /** How much of a file is read at a time: the whole file is never held. */
-export const VERIFY_CHUNK_BYTES = 4 * 1024 * 1024;
+export const VERIFY_CHUNK_BYTES = 1024 * 1024;
 
 /** An LTX file whose header names other TXIDs than its file name. */
 export class MisnamedFileError extends LtxError {
@@ -104,6 +108,8 @@ export class FileCheck {
  *
  * @param replica The replica.
  * @param file The file.
+ * @param afterChunk Called after each chunk, with the ms it took to read
+ * and check (a background check pauses there).
  * @returns What the file says apart from its pages.
  * @throws {LtxError} When the file is not sound.
  * @throws {StorageError} When it cannot be read.
@@ -111,12 +117,15 @@ export class FileCheck {
 export function verifyFile(
   replica: Pick<Replica, "readRange" | "describe">,
   file: Parameters<Replica["readRange"]>[0],
+  afterChunk?: (busyMs: number) => void,
 ): LtxSummary {
   const check = new FileCheck(file, replica.describe(file));
   const chunk = new Uint8Array(Math.min(file.size, VERIFY_CHUNK_BYTES));
   for (let at = 0; at < file.size; at += chunk.length) {
+    const started = performance.now();
     const length = Math.min(chunk.length, file.size - at);
     check.write(replica.readRange(file, at, length, chunk));
+    afterChunk?.(performance.now() - started);
   }
   return check.end();
 }

@@ -24,7 +24,7 @@ import {
 import { LtxError } from "../ltx/mod.ts";
 import { type LtxFileInfo, openSyncReplicaClient } from "../storage/mod.ts";
 import { Replica } from "./replica.ts";
-import { verifyFile } from "./verify_file.ts";
+import { FAILED_MESSAGE, verifyFile } from "./verify_file.ts";
 import { workerLogger, type WorkerLogSettings } from "./_worker_log.ts";
 
 /** What the engine hands the worker. */
@@ -59,6 +59,18 @@ export interface VerifyResult {
   bytes: number;
 }
 
+/**
+ * The share of a core the worker uses at most: after each chunk it rests
+ * as long as it worked, so the SQLite threads it runs beside keep most of
+ * a machine with few cores.
+ */
+const BUSY_SHARE = 0.5;
+
+/** Rests this thread (a worker may block). */
+function rest(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** How many times a file that cannot be read is tried. */
 const MAX_ATTEMPTS = 4;
 /** The wait before the first retry, in ms; it doubles each time. */
@@ -90,7 +102,11 @@ function run(data: VerifyWorkerData): void {
     const name = replica.describe(job.file);
     const before = replica.bytesFetched;
     try {
-      verifyFile(replica, job.file);
+      verifyFile(
+        replica,
+        job.file,
+        (busyMs) => rest(busyMs * (1 / BUSY_SHARE - 1)),
+      );
       logger.debug("verified", { file: name });
       answer({
         key: job.key,
@@ -103,10 +119,7 @@ function run(data: VerifyWorkerData): void {
       const reason = error instanceof Error ? error.message : String(error);
       const bytes = replica.bytesFetched - before;
       if (error instanceof LtxError) {
-        logger.error("LTX file failed verification: its pages are not served", {
-          file: name,
-          error: reason,
-        });
+        logger.error(FAILED_MESSAGE, { file: name, error: reason });
         answer({ key: job.key, file: name, status: "bad", reason, bytes });
       } else if (++next.attempts < MAX_ATTEMPTS) {
         logger.warn("cannot read an LTX file to verify it: trying again", {

@@ -65,6 +65,6 @@ export function runEngineChild(): void {
     write: (buffer) => Deno.stdout.writeSync(buffer),
   }, {
     logger: new Logger({ sink: STDERR_SINK }),
-    onIdle: () => engine.tick(),
+    onIdle: (quiet) => engine.tick({ quiet }),
   });
 }

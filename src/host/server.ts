@@ -97,11 +97,12 @@ export interface ServeOptions {
   /**
    * The engine's timed work (`Engine.tick`: write-mode syncs at the sync
    * interval, ...), called while the pipe is idle (a read of `io` throws
-   * `Deno.errors.TimedOut`) and, so that a busy client does not starve it,
-   * after an answer when `idleIntervalMs` have passed since the last call.
-   * It must not throw. Default: none.
+   * `Deno.errors.TimedOut`; `quiet` is true) and, so that a busy client
+   * does not starve it, after an answer when `idleIntervalMs` have passed
+   * since the last call (`quiet` is false: a client is waiting). It must
+   * not throw. Default: none.
    */
-  onIdle?: () => void;
+  onIdle?: (quiet: boolean) => void;
   /** The least time between two busy-pipe calls of `onIdle`, in ms. Default
    * {@linkcode IDLE_INTERVAL_MS}. */
   idleIntervalMs?: number;
@@ -280,14 +281,14 @@ export function serve(
   );
   const intervalMs = options.idleIntervalMs ?? IDLE_INTERVAL_MS;
   let lastIdle = performance.now();
-  const idle = () => {
+  const idle = (quiet: boolean) => {
     lastIdle = performance.now();
-    options.onIdle?.();
+    options.onIdle?.(quiet);
   };
   const header = new Uint8Array(FRAME_HEADER_SIZE);
   const headerView = new DataView(header.buffer);
   try {
-    while (readFull(io, header, idle)) {
+    while (readFull(io, header, () => idle(true))) {
       const length = headerView.getUint32(0, true);
       if (length === 0 || length > MAX_BODY_SIZE) {
         throw new RangeError(
@@ -299,7 +300,7 @@ export function serve(
         throw new RangeError("Malformed pipe message: no body after a length");
       }
       writeFull(io, dispatcher.answer(decodeRequest(body)));
-      if (performance.now() - lastIdle >= intervalMs) idle();
+      if (performance.now() - lastIdle >= intervalMs) idle(false);
     }
   } finally {
     dispatcher.closeAll();

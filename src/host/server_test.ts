@@ -364,9 +364,12 @@ Deno.test("serve() calls onIdle while the pipe is idle, not inside a message", (
       output,
       events,
     ),
-    { onIdle: () => events.push("idle"), idleIntervalMs: 60_000 },
+    {
+      onIdle: (quiet) => events.push(quiet ? "quiet" : "busy"),
+      idleIntervalMs: 60_000,
+    },
   );
-  assert.deepEqual(events, ["idle", "idle", "answer", "idle", "answer"]);
+  assert.deepEqual(events, ["quiet", "quiet", "answer", "quiet", "answer"]);
   assert.deepEqual(answersTo([OPEN, { op: "fileSize", id: 1 }], output), [
     { code: 0, id: 1, pageSize: PAGE, flags: 0 },
     { code: 0, size: 2 * PAGE },
@@ -384,15 +387,18 @@ Deno.test("serve() calls onIdle after answers once the interval has passed", () 
   serve(
     () => fakeFile([]),
     scriptedPipe(requests.map(encodeRequest), output, events),
-    { onIdle: () => events.push("idle"), idleIntervalMs: 0 },
+    {
+      onIdle: (quiet) => events.push(quiet ? "quiet" : "busy"),
+      idleIntervalMs: 0,
+    },
   );
   assert.deepEqual(events, [
     "answer",
-    "idle",
+    "busy",
     "answer",
-    "idle",
+    "busy",
     "answer",
-    "idle",
+    "busy",
   ]);
 });
 
