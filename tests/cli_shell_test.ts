@@ -80,9 +80,12 @@ Deno.test("lsvfs shell on a terminal: queries, continuation, dot commands, time 
     const history = `${dir}/history`;
     await Deno.writeTextFile(history, "SELECT 'from an earlier session';\n");
 
+    // --quiet, as `deno task lsvfs` runs it: without it, Deno's module
+    // loading progress clears the terminal's line on standard error when a
+    // worker thread (verification) starts, taking the prompt with it.
     const command = [
       `LSVFS_HISTORY='${history}'`,
-      `'${Deno.execPath()}' run --allow-all '${LSVFS_MAIN}' shell 'file://${replica}'`,
+      `'${Deno.execPath()}' run --quiet --allow-all '${LSVFS_MAIN}' shell 'file://${replica}'`,
     ].join(" ");
     const start = await tmux(
       "new-session",
