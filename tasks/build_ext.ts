@@ -72,8 +72,8 @@ function shQuote(value: string): string {
  *   network interfaces when it loads (see the README's permissions per
  *   backend).
  * - `--allow-write` on `LITESTREAM_LOG_FILE`, when it is set: the engine
- *   appends its log there; on `LITESTREAM_HYDRATION_PATH` and its
- *   metadata file, when it is set; on `LSVFS_DISK_CACHE`, when it is
+ *   appends its log there; on `LITESTREAM_HYDRATION_PATH`, its metadata
+ *   file and its list of verified LTX files, when it is set; on `LSVFS_DISK_CACHE`, when it is
  *   set; for write mode, on `LITESTREAM_BUFFER_PATH` and on the directory
  *   of a `file://` `LITESTREAM_REPLICA_URL`, when they are set; on the
  *   paths `LSVFS_WRITABLE` lists (comma-separated), for replicas and
@@ -107,7 +107,7 @@ if [ -n "\${LITESTREAM_LOG_FILE-}" ]; then
 fi
 if [ -n "\${LITESTREAM_HYDRATION_PATH-}" ]; then
   h=$LITESTREAM_HYDRATION_PATH
-  writable="$writable,$h,$h.meta.json,$h.meta.json.tmp"
+  writable="$writable,$h,$h.meta.json,$h.meta.json.tmp,$h.verified-ltx.txt"
 fi
 if [ -n "\${LSVFS_DISK_CACHE-}" ]; then
   writable="$writable,$LSVFS_DISK_CACHE"

@@ -16,6 +16,7 @@ import {
 } from "./_litestream.ts";
 import { type LoggedRequest, S3RVER_ENV, startS3Server } from "./_s3.ts";
 import { series } from "./_sql.ts";
+import { eventually } from "./_wait.ts";
 
 for (const [k, v] of Object.entries(S3RVER_ENV)) Deno.env.set(k, v);
 
@@ -199,7 +200,11 @@ Deno.test("a restart with a persistent hydration file fetches only the LTX files
   {
     using db = open(url, { hydration: path });
     await waitHydrated(db);
+    // Hydration turns verification on; what checked out is listed beside
+    // the hydration file for the next process.
+    await eventually("files verified", () => db.status().pending === 0);
   }
+  assert.ok(Deno.statSync(`${path}.verified-ltx.txt`).size > 0);
   const firstRun = oldBytes(await server.requests());
   assert.ok(firstRun >= 5_000_000, `the first run fetched ${firstRun} bytes`);
 

@@ -8,12 +8,15 @@
  * engine calls from its idle tick, not by the open that asks for it:
  * starting a thread holds the engine's thread for tens of milliseconds,
  * which a short-lived process (one query, then exit) should not pay for
- * work it would not see finish, nor a busy client wait for.
+ * work it would not see finish, nor a busy client wait for. It stops once
+ * it has had nothing to do for {@linkcode WORKER_IDLE_MS} (a thread holds
+ * tens of MiB), and starts again when new files come.
  *
  * LTX files never change once written, so a file that checked out once is
  * remembered for the life of the process (by replica URL, path, size and
- * trailer checksum), and, where a disk cache is configured, in a file of
- * its own there for the next processes. A bad file is remembered only by
+ * trailer checksum), and, where a local copy outlives the process (a disk
+ * cache, a hydration file with a path), in a list beside it for the next
+ * processes. A bad file is remembered only by
  * this object: a file put right is checked again by the next open.
  *
  * @module
@@ -41,7 +44,12 @@ import type {
 /** The settings verification uses. */
 export type VerifierConfig = Pick<
   ReplicaConfig,
-  "replicaUrl" | "maxInFlight" | "logLevel" | "logFile" | "diskCache"
+  | "replicaUrl"
+  | "maxInFlight"
+  | "logLevel"
+  | "logFile"
+  | "diskCache"
+  | "hydrationPath"
 >;
 
 /**
@@ -50,7 +58,35 @@ export type VerifierConfig = Pick<
  */
 export const BUSY_START_MS = 2_000;
 
-/** The name of the file in a disk cache that lists verified files. */
+/** How long the worker may have nothing to do before it stops, in ms. */
+export const WORKER_IDLE_MS = 30_000;
+
+/** Options of {@linkcode Verifier}. */
+export interface VerifierOptions {
+  /** {@linkcode WORKER_IDLE_MS}, replaceable in tests. */
+  workerIdleMs?: number;
+}
+
+/**
+ * The list of verified files: `<disk cache>/verified-ltx.txt`, else
+ * `<hydration path>.verified-ltx.txt`, else none.
+ *
+ * @param config The disk cache and hydration path.
+ * @returns The path, if any.
+ */
+export function verifiedListPath(
+  config: Pick<ReplicaConfig, "diskCache" | "hydrationPath">,
+): string | undefined {
+  if (config.diskCache !== undefined) {
+    return `${config.diskCache}/${VERIFIED_LIST}`;
+  }
+  if (config.hydrationPath !== undefined) {
+    return `${config.hydrationPath}.${VERIFIED_LIST}`;
+  }
+  return undefined;
+}
+
+/** The name of the list of verified files. */
 export const VERIFIED_LIST = "verified-ltx.txt";
 
 /** Files that checked out in this process, by {@linkcode Verifier.keyOf}. */
@@ -85,6 +121,9 @@ export class Verifier {
   #results: MessagePort | undefined;
   #listPath: string | undefined;
   #workerBytes = 0;
+  #workerIdleMs: number;
+  /** Since when the running worker has had nothing to do (ms). */
+  #idleSince: number | undefined;
   #badGeneration = 0;
   #verifiedGeneration = 0;
   #closed = false;
@@ -94,15 +133,20 @@ export class Verifier {
    * @param config Where to reach it from the worker, and the disk cache.
    * @param logger Where a file that fails a strict check is logged (the
    * worker logs what it finds itself).
+   * @param options How long the worker may idle.
    */
-  constructor(replica: Replica, config: VerifierConfig, logger: Logger) {
+  constructor(
+    replica: Replica,
+    config: VerifierConfig,
+    logger: Logger,
+    options: VerifierOptions = {},
+  ) {
     this.#replica = replica;
     this.#config = config;
     this.#log = logger;
-    if (config.diskCache !== undefined) {
-      this.#listPath = `${config.diskCache}/${VERIFIED_LIST}`;
-      readVerifiedList(this.#listPath);
-    }
+    this.#workerIdleMs = options.workerIdleMs ?? WORKER_IDLE_MS;
+    this.#listPath = verifiedListPath(config);
+    if (this.#listPath !== undefined) readVerifiedList(this.#listPath);
   }
 
   /** Bytes the background worker read from the replica. */
@@ -167,9 +211,14 @@ export class Verifier {
     this.#queued.push(...jobs);
   }
 
-  /** Whether files wait for {@linkcode Verifier.start}. */
+  /** Whether files wait for {@linkcode Verifier.startIfDue}. */
   get waiting(): boolean {
     return this.#queued.length > 0;
+  }
+
+  /** Whether the worker thread runs. */
+  get running(): boolean {
+    return this.#worker !== undefined;
   }
 
   /**
@@ -180,6 +229,7 @@ export class Verifier {
    * @param quiet Whether no client waits for the engine now.
    */
   startIfDue(quiet: boolean): void {
+    this.#stopIfIdle();
     if (this.#closed || this.#queued.length === 0) return;
     if (!quiet && performance.now() - this.#queuedSince < BUSY_START_MS) {
       return;
@@ -190,12 +240,10 @@ export class Verifier {
   }
 
   /**
-   * Takes in what the worker found since the last call; never waits.
-   *
-   * @returns Whether a file turned bad.
+   * Takes in what the worker found since the last call (a file turning bad
+   * moves {@linkcode Verifier.generation} on); never waits.
    */
-  collect(): boolean {
-    let turnedBad = false;
+  collect(): void {
     for (
       let message = this.#results && receiveMessageOnPort(this.#results);
       message !== undefined;
@@ -212,10 +260,9 @@ export class Verifier {
           new CorruptFileError(result.file, result.reason),
         );
         this.#badGeneration++;
-        turnedBad = true;
       }
     }
-    return turnedBad;
+    this.#stopIfIdle();
   }
 
   /**
@@ -291,8 +338,27 @@ export class Verifier {
   /** Stops the worker. */
   close(): void {
     this.#closed = true;
+    this.#stopWorker();
+  }
+
+  /** Stops the worker once it has had nothing to do for long enough. */
+  #stopIfIdle(): void {
+    if (this.#worker === undefined) return;
+    if (this.#checking.size > 0) {
+      this.#idleSince = undefined;
+      return;
+    }
+    const now = performance.now();
+    this.#idleSince ??= now;
+    if (now - this.#idleSince >= this.#workerIdleMs) this.#stopWorker();
+  }
+
+  #stopWorker(): void {
     void this.#worker?.terminate();
     this.#results?.close();
+    this.#worker = undefined;
+    this.#results = undefined;
+    this.#idleSince = undefined;
   }
 
   #remember(key: string): void {
@@ -301,7 +367,9 @@ export class Verifier {
     this.#verifiedGeneration++;
     if (this.#listPath === undefined) return;
     try {
-      Deno.mkdirSync(this.#config.diskCache!, { recursive: true });
+      if (this.#config.diskCache !== undefined) {
+        Deno.mkdirSync(this.#config.diskCache, { recursive: true });
+      }
       // One short append per line: writers in other processes interleave
       // whole lines.
       Deno.writeTextFileSync(this.#listPath, `${key}\n`, { append: true });

@@ -5,7 +5,7 @@ import { decodeFile } from "../ltx/mod.ts";
 import { FileReplicaClient, type LtxFileInfo } from "../storage/mod.ts";
 import { CorruptFileError } from "./errors.ts";
 import { Replica } from "./replica.ts";
-import { VERIFIED_LIST, Verifier } from "./verifier.ts";
+import { VERIFIED_LIST, Verifier, type VerifierOptions } from "./verifier.ts";
 
 /** Three states of a 40-page database; the second file has a byte flipped. */
 async function makeReplica() {
@@ -26,16 +26,23 @@ async function makeReplica() {
   return {
     dir,
     second,
-    open(): { replica: Replica; files: LtxFileInfo[]; verifier: Verifier } {
+    open(
+      options: VerifierOptions = {},
+    ): { replica: Replica; files: LtxFileInfo[]; verifier: Verifier } {
       const replica = new Replica(new FileReplicaClient(root));
       const files = replica.listAll();
       replica.prefetchMeta(files);
-      const verifier = new Verifier(replica, {
-        replicaUrl: `file://${root}`,
-        maxInFlight: 1,
-        logLevel: "ERROR",
-        diskCache: `${dir}/cache`,
-      }, Logger.discard());
+      const verifier = new Verifier(
+        replica,
+        {
+          replicaUrl: `file://${root}`,
+          maxInFlight: 1,
+          logLevel: "ERROR",
+          diskCache: `${dir}/cache`,
+        },
+        Logger.discard(),
+        options,
+      );
       return { replica, files, verifier };
     },
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
@@ -119,6 +126,33 @@ Deno.test("Verifier remembers sound files for the process, and checks a bad one 
       pending: 0,
     });
     assert.equal(verifier.generation(false), 1);
+  } finally {
+    verifier.close();
+    replica.close();
+  }
+});
+
+Deno.test("Verifier stops its idle worker, and starts one again for new files", async () => {
+  await using fixture = await makeReplica();
+  const { replica, files, verifier } = fixture.open({ workerIdleMs: 0 });
+  try {
+    verifier.watch(files.slice(0, 2));
+    verifier.startIfDue(true);
+    assert.equal(verifier.running, true);
+    await settle(verifier, files.slice(0, 2));
+    // Nothing left to do: the next look at it stops the thread.
+    verifier.collect();
+    assert.equal(verifier.running, false);
+    verifier.watch(files);
+    assert.equal(verifier.waiting, true);
+    verifier.startIfDue(true);
+    assert.equal(verifier.running, true);
+    await settle(verifier, files);
+    assert.deepEqual(verifier.count(files), {
+      verified: 2,
+      bad: 1,
+      pending: 0,
+    });
   } finally {
     verifier.close();
     replica.close();
