@@ -204,8 +204,8 @@ export async function writeWithLitestream(
   transactions: readonly string[],
   options: RunOptions = {},
 ): Promise<void> {
-  for (const sql of transactions) {
-    await runExtension(url, sql, {
+  const run = (sql: string) =>
+    runExtension(url, sql, {
       ...options,
       env: {
         LITESTREAM_WRITE_ENABLED: "true",
@@ -216,6 +216,16 @@ export async function writeWithLitestream(
         LITESTREAM_REPLICA_URL: url,
       },
     });
+  for (const sql of transactions) {
+    try {
+      await run(sql);
+    } catch (error) {
+      // On a loaded machine its open sometimes gives up on its own timeout
+      // ("fetch page index: ... context canceled"). The open failed, so the
+      // transaction never ran: running it again is safe.
+      if (!String(error).includes("unable to open database")) throw error;
+      await run(sql);
+    }
   }
 }
 
