@@ -274,6 +274,9 @@ SQLITE_EXTENSION_INIT1
 /* Room for one pragma result, NUL included (longer ones are truncated). */
 #define LSVFS_PRAGMA_OUT_SIZE 4096
 
+/* How long a read outside any lock waits for another connection's commit. */
+#define LSVFS_LOCKLESS_WAIT_MS 2000
+
 /* Prefix of the pragmas the port answers. */
 #define LSVFS_PRAGMA_PREFIX "litestream_"
 
@@ -1928,6 +1931,27 @@ static int lsvfsBeginRead(LsvfsFile *p){
   return SQLITE_OK;
 }
 
+/*
+** Starts a read outside any lock: the header SQLite reads at open, a size
+** asked for between transactions. SQLite has no busy handler there, and a
+** local file never refuses such a read; but the engine refuses new reads
+** while another connection of the process commits (SQLITE_BUSY), which
+** takes milliseconds. So this read waits for the commit, up to
+** LSVFS_LOCKLESS_WAIT_MS, instead of failing the open.
+*/
+static int lsvfsBeginLocklessRead(LsvfsFile *p){
+  int nWaited = 0;
+  int nSleep = 1;
+  int rc = lsvfsBeginRead(p);
+  while( (rc&0xff)==SQLITE_BUSY && nWaited<LSVFS_LOCKLESS_WAIT_MS ){
+    sqlite3_sleep(nSleep);
+    nWaited += nSleep;
+    if( nSleep<16 ) nSleep *= 2;
+    rc = lsvfsBeginRead(p);
+  }
+  return rc;
+}
+
 /* Ends a read started by lsvfsBeginRead(). */
 static int lsvfsEndRead(LsvfsFile *p){
   int rc = p->pPort->xEndRead(p->iId);
@@ -2170,7 +2194,7 @@ static int lsvfsRead(sqlite3_file *pFile, void *zBuf, int iAmt,
   LsvfsFile *p = (LsvfsFile*)pFile;
   int rc;
   if( p->eLock==SQLITE_LOCK_NONE ){
-    rc = lsvfsBeginRead(p);
+    rc = lsvfsBeginLocklessRead(p);
     if( rc!=SQLITE_OK ) return rc;
     rc = lsvfsReadRange(p, (unsigned char*)zBuf, iAmt, iOfst);
     {
@@ -2277,7 +2301,7 @@ static int lsvfsFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
   int rc;
   *pSize = 0;
   if( p->eLock==SQLITE_LOCK_NONE ){
-    rc = lsvfsBeginRead(p);
+    rc = lsvfsBeginLocklessRead(p);
     if( rc!=SQLITE_OK ) return rc;
     rc = lsvfsLoadSize(p);
     if( rc==SQLITE_OK ) *pSize = p->iSize;

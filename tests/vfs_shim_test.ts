@@ -11,7 +11,11 @@
 
 import assert from "node:assert/strict";
 import type { DatabaseFile, PageRun } from "../src/engine/database_file.ts";
-import { ReadOnlyError, ReplicaNotFoundError } from "../src/engine/errors.ts";
+import {
+  BusyError,
+  ReadOnlyError,
+  ReplicaNotFoundError,
+} from "../src/engine/errors.ts";
 import {
   encodeLocalMap,
   LOCAL_FILE,
@@ -51,6 +55,8 @@ interface Fixture {
   version: bigint;
   /** Thrown by readPages() while set. */
   failRead?: unknown;
+  /** How many beginRead() calls fail with BusyError, as while another connection commits. */
+  busyReads?: number;
   /** Pages readPages() returns at once, read-ahead included; default 1. */
   runPages?: number;
   /** True: readPages() returns runs that end at the page asked for. */
@@ -98,6 +104,10 @@ class FixtureFile implements DatabaseFile {
   beginRead(): bigint {
     assert.equal(this.#view, undefined, "beginRead() inside a read");
     this.#fixture.calls.beginRead++;
+    if ((this.#fixture.busyReads ?? 0) > 0) {
+      this.#fixture.busyReads!--;
+      throw new BusyError("Another connection is committing: try again");
+    }
     this.#view = this.#fixture.bytes;
     return this.#fixture.version;
   }
@@ -827,6 +837,33 @@ Deno.test("the shim leaves connections that do not use it alone", () => {
 });
 
 // Last: it unregisters the VFS and removes the fixtures folder.
+Deno.test("litestream VFS: a read outside any lock waits for another connection's commit, within a bound", () => {
+  addFixture("busy", makeDatabase("busy.db"));
+  const fixture = fixtures.get("busy")!;
+  // SQLite reads the header at open, before any lock and with no busy
+  // handler: a commit under way must not fail the open.
+  fixture.busyReads = 5;
+  {
+    using db = openVfs("busy");
+    assert.ok(db.prepare("SELECT count(*) AS n FROM t").get());
+  }
+  assert.equal(fixture.busyReads, 0);
+  // A commit that never ends: the open fails with SQLITE_BUSY in about 2 s.
+  fixture.busyReads = Infinity;
+  const started = performance.now();
+  assert.throws(
+    () => openVfs("busy").prepare("SELECT count(*) FROM t").get(),
+    (error: unknown) => {
+      assert.ok(error instanceof SqliteError, String(error));
+      assert.equal(error.code, SQLITE_BUSY, error.message);
+      return true;
+    },
+  );
+  const ms = performance.now() - started;
+  assert.ok(ms >= 1_500 && ms < 10_000, `gave up after ${ms} ms`);
+  fixture.busyReads = 0;
+});
+
 Deno.test("VfsRegistration.unregister() waits for open files, then detaches", () => {
   addFixture("last", makeDatabase("last.db"));
   const db = openVfs("last");
