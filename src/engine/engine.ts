@@ -79,7 +79,9 @@ export class Engine {
 
   /**
    * Where the event loop runs (the Deno module), ticks once it turns: after
-   * the code that opened the file yields, never inside it.
+   * the code that asked (an open, a poll that found files to verify) yields,
+   * never inside it. The engine child has no event loop; its idle ticks
+   * come anyway.
    */
   #tickSoon(): void {
     Deno.unrefTimer(setTimeout(() => this.tick(), 0));
@@ -172,7 +174,9 @@ export class Engine {
         );
       }
       if (config.verification !== "off") {
-        entry.verifier ??= new Verifier(entry.replica, config, logger);
+        entry.verifier ??= new Verifier(entry.replica, config, logger, {
+          onWaiting: () => this.#tickSoon(),
+        });
       }
       const view = new ReplicaView(entry.replica, config, {
         now: this.#now,
@@ -191,7 +195,6 @@ export class Engine {
           : undefined,
       });
       if (config.writeEnabled) this.#startTicking(config.syncIntervalMs);
-      if (entry.verifier?.waiting) this.#tickSoon();
       return view;
     } catch (error) {
       release();

@@ -16,8 +16,8 @@
  * remembered for the life of the process (by replica URL, path, size and
  * trailer checksum), and, where a local copy outlives the process (a disk
  * cache, a hydration file with a path), in a list beside it for the next
- * processes. A bad file is remembered only by
- * this object: a file put right is checked again by the next open.
+ * processes. A bad file is remembered only by this object: a file put
+ * right is checked again by the next open.
  *
  * @module
  */
@@ -65,6 +65,11 @@ export const WORKER_IDLE_MS = 30_000;
 export interface VerifierOptions {
   /** {@linkcode WORKER_IDLE_MS}, replaceable in tests. */
   workerIdleMs?: number;
+  /**
+   * Called when files start waiting for {@linkcode Verifier.startIfDue}
+   * (no worker runs): the host should tick soon.
+   */
+  onWaiting?: () => void;
 }
 
 /**
@@ -122,6 +127,7 @@ export class Verifier {
   #listPath: string | undefined;
   #workerBytes = 0;
   #workerIdleMs: number;
+  #onWaiting: () => void;
   /** Since when the running worker has had nothing to do (ms). */
   #idleSince: number | undefined;
   #badGeneration = 0;
@@ -145,6 +151,7 @@ export class Verifier {
     this.#config = config;
     this.#log = logger;
     this.#workerIdleMs = options.workerIdleMs ?? WORKER_IDLE_MS;
+    this.#onWaiting = options.onWaiting ?? (() => {});
     this.#listPath = verifiedListPath(config);
     if (this.#listPath !== undefined) readVerifiedList(this.#listPath);
   }
@@ -207,8 +214,12 @@ export class Verifier {
       this.#worker.postMessage(jobs);
       return;
     }
-    if (this.#queued.length === 0) this.#queuedSince = performance.now();
+    const first = this.#queued.length === 0;
     this.#queued.push(...jobs);
+    if (first) {
+      this.#queuedSince = performance.now();
+      this.#onWaiting();
+    }
   }
 
   /** Whether files wait for {@linkcode Verifier.startIfDue}. */

@@ -134,7 +134,11 @@ Deno.test("Verifier remembers sound files for the process, and checks a bad one 
 
 Deno.test("Verifier stops its idle worker, and starts one again for new files", async () => {
   await using fixture = await makeReplica();
-  const { replica, files, verifier } = fixture.open({ workerIdleMs: 0 });
+  let waiting = 0;
+  const { replica, files, verifier } = fixture.open({
+    workerIdleMs: 0,
+    onWaiting: () => waiting++,
+  });
   try {
     verifier.watch(files.slice(0, 2));
     verifier.startIfDue(true);
@@ -145,6 +149,8 @@ Deno.test("Verifier stops its idle worker, and starts one again for new files", 
     assert.equal(verifier.running, false);
     verifier.watch(files);
     assert.equal(verifier.waiting, true);
+    // Told twice: the host ticks soon after each.
+    assert.equal(waiting, 2);
     verifier.startIfDue(true);
     assert.equal(verifier.running, true);
     await settle(verifier, files);
