@@ -8,7 +8,7 @@
  */
 
 import { Decoder, formatTxid, LtxError, type LtxSummary } from "../ltx/mod.ts";
-import type { LtxFileName } from "../storage/mod.ts";
+import type { LtxFileInfo, LtxFileName } from "../storage/mod.ts";
 import type { Replica } from "./replica.ts";
 
 /** What the log says of a file that fails verification. */
@@ -116,7 +116,7 @@ export class FileCheck {
  */
 export function verifyFile(
   replica: Pick<Replica, "readRange" | "describe">,
-  file: Parameters<Replica["readRange"]>[0],
+  file: LtxFileInfo,
   afterChunk?: (busyMs: number) => void,
 ): LtxSummary {
   const check = new FileCheck(file, replica.describe(file));

@@ -12,7 +12,6 @@ import {
   WorkerReplicaClient,
 } from "./worker_client.ts";
 
-/** The schemes Litestream accepts, and whether this build serves them yet. */
 /** The schemes of remote backends, which the storage worker serves. */
 const REMOTE_SCHEMES = [
   "s3",
@@ -68,6 +67,16 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * The scheme of a URL, in lower case.
+ *
+ * @param url A URL, or a bare path.
+ * @returns `s3`, `file`, ...; undefined when there is none (a bare path).
+ */
+export function schemeOf(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+}
+
+/**
  * Whether a replica URL names remote storage, where reading a whole file
  * means downloading it; `file://` URLs and bare paths are local.
  *
@@ -84,7 +93,7 @@ export function redactUrl(url: string): string {
  * ```
  */
 export function isRemoteUrl(url: string): boolean {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const scheme = schemeOf(url);
   return scheme !== undefined && REMOTE_SCHEMES.includes(scheme);
 }
 
@@ -116,7 +125,7 @@ export function openSyncReplicaClient(
       "No replica URL: pass one to open(), or set the replica_url URI parameter or LITESTREAM_REPLICA_URL",
     );
   }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const scheme = schemeOf(url);
   if (scheme === undefined || scheme.length === 1 /* C:\ on Windows */) {
     return new FileReplicaClient(absolutePath(url));
   }

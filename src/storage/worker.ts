@@ -39,7 +39,7 @@ import type {
   RetryOptions,
 } from "./replica_client.ts";
 import { BACKENDS } from "./backends.ts";
-import { redactUrl } from "./replica_url.ts";
+import { redactUrl, schemeOf } from "./replica_url.ts";
 
 const clients = new Map<number, ReplicaClient & { close?(): void }>();
 
@@ -79,7 +79,7 @@ function openClient(
   url: string,
   options: Record<string, unknown> = {},
 ): Promise<ReplicaClient & { close?(): void }> {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? "";
+  const scheme = schemeOf(url) ?? "";
   const backend = BACKENDS.get(scheme);
   if (backend === undefined) {
     throw new StorageError(
