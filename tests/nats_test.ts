@@ -506,14 +506,17 @@ Deno.test("NATS: nothing listening is a retryable error within the retry budget"
     await assert.rejects(client.listFiles(0), (error: unknown) => {
       assert.ok(error instanceof StorageError, String(error));
       assert.equal(error.retryable, true);
-      assert.match(
-        error.message,
-        /^NATS list .*cannot connect to the NATS server.*gave up after \d+ attempts/,
-      );
+      const attempts =
+        /^NATS list .*cannot connect to the NATS server.*gave up after (\d+) attempts/
+          .exec(error.message);
+      assert.ok(attempts, error.message);
+      // Tried again, not given up at once; when the last try ends depends
+      // on the backoff, not on the clock, so no lower bound on the time.
+      assert.ok(Number(attempts[1]) >= 2, error.message);
       return true;
     });
     const ms = performance.now() - started;
-    assert.ok(ms < 2_000 && ms > 500, `took ${ms} ms`);
+    assert.ok(ms < 2_000, `took ${ms} ms`);
   } finally {
     client.close();
   }
